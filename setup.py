@@ -1,0 +1,36 @@
+from pathlib import Path
+
+from setuptools import setup
+
+
+about = {}
+exec(Path("modeling_cmt/version.py").read_text(), about)
+
+setup(
+    name="cmt",
+    version=about["__version__"],
+    description="Cross-Modal Transformer (CMT) for audio-text speech emotion recognition and sentiment analysis",
+    long_description=Path("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=["configuration_cmt", "modeling_cmt", "processing_cmt"],
+    install_requires=[
+        "transformers>=5.0,<6",
+        "torch>=2.4",
+        "datasets>=3.0",
+        "accelerate>=1.0",
+        "evaluate>=0.4",
+        "huggingface_hub>=1.0",
+        "librosa>=0.10",
+        "soundfile>=0.12",
+        "safetensors>=0.4",
+        "scikit-learn>=1.3",
+        "h5py>=3.8",
+        "matplotlib>=3.7",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "tokenizers>=0.20", "espeakng-loader>=0.2"],
+        "dev": ["pytest>=8", "tokenizers>=0.20", "espeakng-loader>=0.2", "ruff>=0.6"],
+    },
+)
