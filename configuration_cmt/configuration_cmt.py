@@ -5,8 +5,6 @@ Paper: "Cross-modal pretrained transformer for audio-text emotion and sentiment"
 §3.2 (architecture), §3.2.2 (pretraining), §3.4 (fine-tuning), §4.2 (the CMT-Base and CMT-Large presets).
 """
 
-from typing import Literal
-
 import torch
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
@@ -178,7 +176,9 @@ class CMTConfig(PreTrainedConfig):
         pooling = self.audio_layer_pooling
         if isinstance(pooling, str):
             if pooling not in ("last", "weighted"):
-                raise ValueError(f"`audio_layer_pooling` must be 'last', 'weighted' or a layer index, got {pooling!r}.")
+                raise ValueError(
+                    f"`audio_layer_pooling` must be 'last', 'weighted' or a layer index, got {pooling!r}."
+                )
             if pooling == "weighted" and self.num_cross_layers == 0:
                 raise ValueError("`audio_layer_pooling='weighted'` needs `num_cross_layers` >= 1.")
         elif not (1 <= pooling <= self.num_cross_layers or -self.num_cross_layers <= pooling <= -1):

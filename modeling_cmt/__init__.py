@@ -1,0 +1,35 @@
+"""cmt: the Cross-Modal Transformer for audio-text emotion and sentiment. Importing this package registers the CMT
+config, models (and processor) with transformers' Auto classes."""
+
+from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
+
+from configuration_cmt import CMT_PRESETS, CMTConfig
+
+from .modeling_cmt import (
+    CMTForSequenceClassification,
+    CMTForSequenceRegression,
+    CMTModel,
+    CMTModelOutput,
+    CMTPreTrainedModel,
+    CMTSequenceClassifierOutput,
+    orthogonality_loss,
+)
+from .version import __version__
+
+
+AutoConfig.register(CMTConfig.model_type, CMTConfig, exist_ok=True)
+AutoModel.register(CMTConfig, CMTModel, exist_ok=True)
+AutoModelForSequenceClassification.register(CMTConfig, CMTForSequenceClassification, exist_ok=True)
+
+__all__ = [
+    "__version__",
+    "CMT_PRESETS",
+    "CMTConfig",
+    "CMTModelOutput",
+    "CMTSequenceClassifierOutput",
+    "CMTPreTrainedModel",
+    "CMTModel",
+    "CMTForSequenceClassification",
+    "CMTForSequenceRegression",
+    "orthogonality_loss",
+]

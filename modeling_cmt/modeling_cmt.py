@@ -1,0 +1,661 @@
+# Copyright 2026 The cmt authors. Licensed under the Apache License, Version 2.0.
+"""PyTorch Cross-Modal Transformer (CMT) for audio-text speech emotion recognition and sentiment analysis.
+
+Paper: "Cross-modal pretrained transformer for audio-text emotion and sentiment" (`shared/paper/cmt-paper.txt`).
+A text backbone (RoBERTa) and an audio backbone (HuBERT) encode their modality; a symmetric cross-modal encoder
+(§3.2.1, Eq. 1-5) lets each stream attend to the other modality's backbone output; the fused vector h_fuse (Eq. 6)
+feeds the task heads, trained with the orthogonality regulariser of Eq. (7)-(8) (§3.4). Pretraining (§3.2.2) masks
+text tokens (MLM) and audio frames (codeword prediction).
+"""
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import MODEL_MAPPING, AutoConfig, AutoModel, PreTrainedModel
+from transformers import initialization as init
+from transformers.activations import ACT2FN
+from transformers.modeling_layers import GradientCheckpointingLayer
+from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+from transformers.utils import ModelOutput
+
+from configuration_cmt import CMTConfig, audio_frame_lengths, audio_receptive_field
+
+
+@dataclass
+class CMTModelOutput(ModelOutput):
+    r"""
+    Outputs of [`CMTModel`].
+
+    Args:
+        text_last_hidden_state (`torch.FloatTensor` of shape `(batch, text_len, text_hidden_size)`):
+            h_w, the last cross-modal text states.
+        audio_last_hidden_state (`torch.FloatTensor` of shape `(batch, frames, audio_hidden_size)`):
+            h_a, the last cross-modal audio states.
+        fused_output (`torch.FloatTensor` of shape `(batch, audio_hidden_size + text_hidden_size)`):
+            h_fuse = h̄_a ⊕ h_w[CLS] (Eq. 6); h̄_a averages the audio states chosen by `audio_layer_pooling` over
+            the valid frames.
+        audio_mean (`torch.FloatTensor` of shape `(batch, audio_hidden_size)`):
+            h̄_a of Eq. (6) and (7).
+        text_mean (`torch.FloatTensor` of shape `(batch, text_hidden_size)`):
+            h̄_w of Eq. (7): the last text states averaged over the valid tokens.
+        audio_frame_mask (`torch.LongTensor` of shape `(batch, frames)`):
+            1 on the audio frames that come from real samples, 0 on frames of padding (after the conv stack).
+        text_hidden_states, audio_hidden_states (`tuple(torch.FloatTensor)`, *optional*):
+            With `output_hidden_states=True`: the backbone output (h^[0]) then the output of every cross-modal block.
+        text_attentions, audio_attentions (`tuple(torch.FloatTensor)`, *optional*):
+            With `output_attentions=True`: self-attention weights (Eq. 1) of every block, `(batch, heads, q, k)`.
+        text_cross_attentions, audio_cross_attentions (`tuple(torch.FloatTensor)`, *optional*):
+            With `output_attentions=True`: cross-attention weights (Eq. 3) of every block.
+    """
+
+    text_last_hidden_state: torch.FloatTensor | None = None
+    audio_last_hidden_state: torch.FloatTensor | None = None
+    fused_output: torch.FloatTensor | None = None
+    audio_mean: torch.FloatTensor | None = None
+    text_mean: torch.FloatTensor | None = None
+    audio_frame_mask: torch.LongTensor | None = None
+    text_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    audio_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    text_attentions: tuple[torch.FloatTensor, ...] | None = None
+    audio_attentions: tuple[torch.FloatTensor, ...] | None = None
+    text_cross_attentions: tuple[torch.FloatTensor, ...] | None = None
+    audio_cross_attentions: tuple[torch.FloatTensor, ...] | None = None
+
+
+@dataclass
+class CMTSequenceClassifierOutput(ModelOutput):
+    r"""
+    Outputs of [`CMTForSequenceClassification`] and [`CMTForSequenceRegression`].
+
+    Args:
+        loss (`torch.FloatTensor` of shape `()`, *optional*):
+            L_FT = L_task + α·L_ortho (Eq. 8), when `labels` are given.
+        logits (`torch.FloatTensor` of shape `(batch, num_labels)`):
+            Classification scores (before softmax), or the regression output when `num_labels=1`.
+        task_loss (`torch.FloatTensor` of shape `()`, *optional*):
+            L_task: cross-entropy, MSE or BCE following `problem_type`.
+        ortho_loss (`torch.FloatTensor` of shape `()`):
+            L_ortho of Eq. (7), averaged over the batch (computed whether or not labels are given).
+        fused_output (`torch.FloatTensor` of shape `(batch, audio_hidden_size + text_hidden_size)`):
+            h_fuse (Eq. 6), the input of the head.
+        text_hidden_states, audio_hidden_states, text_attentions, audio_attentions, text_cross_attentions,
+        audio_cross_attentions: as in [`CMTModelOutput`].
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    task_loss: torch.FloatTensor | None = None
+    ortho_loss: torch.FloatTensor | None = None
+    fused_output: torch.FloatTensor | None = None
+    text_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    audio_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    text_attentions: tuple[torch.FloatTensor, ...] | None = None
+    audio_attentions: tuple[torch.FloatTensor, ...] | None = None
+    text_cross_attentions: tuple[torch.FloatTensor, ...] | None = None
+    audio_cross_attentions: tuple[torch.FloatTensor, ...] | None = None
+
+
+def masked_mean(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of `states` (batch, length, dim) over the positions where `mask` (batch, length) is 1."""
+    mask = mask.to(states.dtype).unsqueeze(-1)  # (batch, length, 1)
+    return (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+
+def key_padding_bias(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Turns a (batch, kv_len) 1/0 padding mask into the additive (batch, 1, 1, kv_len) bias the attention adds."""
+    bias = torch.zeros(mask.shape, dtype=dtype, device=mask.device)
+    bias = bias.masked_fill(mask == 0, torch.finfo(dtype).min)
+    return bias[:, None, None, :]
+
+
+def eager_attention_forward(
+    module: nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    scaling: float,
+    dropout: float = 0.0,
+    **kwargs,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    attn_weights = torch.matmul(query, key.transpose(2, 3)) * scaling  # (batch, heads, q_len, kv_len)
+    if attention_mask is not None:
+        attn_weights = attn_weights + attention_mask
+    attn_weights = nn.functional.softmax(attn_weights, dim=-1, dtype=torch.float32).to(query.dtype)
+    attn_weights = nn.functional.dropout(attn_weights, p=dropout, training=module.training)
+    attn_output = torch.matmul(attn_weights, value).transpose(1, 2).contiguous()  # (batch, q_len, heads, head_dim)
+    return attn_output, attn_weights
+
+
+class CMTAttention(nn.Module):
+    """Multi-head attention of one stream. As self-attention (Eq. 1) keys and values come from the stream; as
+    cross-attention (Eq. 3) they come from the other modality's backbone output, whose width `kv_dim` may differ:
+    then `k_proj`/`v_proj` map it to the stream's width (with equal widths no extra parameter exists)."""
+
+    def __init__(self, config: CMTConfig, dim: int, kv_dim: int | None = None):
+        super().__init__()
+        self.config = config
+        self.num_heads = config.num_cross_attention_heads
+        self.head_dim = dim // self.num_heads
+        self.scaling = self.head_dim**-0.5
+        self.dropout = config.attention_probs_dropout_prob
+        self.is_causal = False
+        kv_dim = dim if kv_dim is None else kv_dim
+        self.q_proj = nn.Linear(dim, dim)
+        self.k_proj = nn.Linear(kv_dim, dim)
+        self.v_proj = nn.Linear(kv_dim, dim)
+        self.out_proj = nn.Linear(dim, dim)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        key_value_states: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        batch_size, q_len, _ = hidden_states.shape
+        kv_len = key_value_states.shape[1]
+        query = self.q_proj(hidden_states).view(batch_size, q_len, -1, self.head_dim).transpose(1, 2)
+        key = self.k_proj(key_value_states).view(batch_size, kv_len, -1, self.head_dim).transpose(1, 2)
+        value = self.v_proj(key_value_states).view(batch_size, kv_len, -1, self.head_dim).transpose(1, 2)
+
+        # fused kernels (sdpa) return no weights: fall back to eager when the weights are asked for
+        implementation = "eager" if output_attentions else self.config._attn_implementation
+        attention_interface: Callable = ALL_ATTENTION_FUNCTIONS.get_interface(implementation, eager_attention_forward)
+        attn_output, attn_weights = attention_interface(
+            self,
+            query,
+            key,
+            value,
+            attention_mask,
+            dropout=self.dropout if self.training else 0.0,
+            scaling=self.scaling,
+        )
+        attn_output = self.out_proj(attn_output.reshape(batch_size, q_len, -1))  # (batch, q_len, dim)
+        return attn_output, attn_weights
+
+
+class CMTCrossModalLayer(GradientCheckpointingLayer):
+    """One block of one stream of the cross-modal encoder, Eq. (1)-(5), post-LayerNorm as in the paper."""
+
+    def __init__(self, config: CMTConfig, dim: int, other_dim: int):
+        super().__init__()
+        self.self_attention = CMTAttention(config, dim)
+        self.self_attention_layer_norm = nn.LayerNorm(dim, eps=config.layer_norm_eps)
+        self.cross_attention = CMTAttention(config, dim, kv_dim=other_dim)
+        self.cross_attention_layer_norm = nn.LayerNorm(dim, eps=config.layer_norm_eps)
+        self.intermediate = nn.Linear(dim, config.cross_intermediate_size)
+        self.activation = ACT2FN[config.hidden_act]
+        self.output = nn.Linear(config.cross_intermediate_size, dim)
+        self.final_layer_norm = nn.LayerNorm(dim, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        context: torch.Tensor,
+        self_attention_bias: torch.Tensor | None = None,
+        cross_attention_bias: torch.Tensor | None = None,
+        output_attentions: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        # Eq. (1)-(2): self-attention on the stream, residual + LN
+        attended, self_weights = self.self_attention(
+            hidden_states, hidden_states, self_attention_bias, output_attentions
+        )
+        hidden_states = self.self_attention_layer_norm(hidden_states + self.dropout(attended))
+        # Eq. (3)-(4): the stream queries the other modality's backbone output (e_w for audio, e_a for text)
+        attended, cross_weights = self.cross_attention(hidden_states, context, cross_attention_bias, output_attentions)
+        hidden_states = self.cross_attention_layer_norm(hidden_states + self.dropout(attended))
+        # Eq. (5): FFN, residual + LN
+        ffn = self.output(self.dropout(self.activation(self.intermediate(hidden_states))))
+        hidden_states = self.final_layer_norm(hidden_states + self.dropout(ffn))
+        return hidden_states, self_weights, cross_weights
+
+
+class CMTCrossModalEncoder(nn.Module):
+    """The symmetric cross-modal encoding module (§3.2.1): a text-referred and an audio-referred stack of
+    [`CMTCrossModalLayer`]. The cross-attention of every block reads the other modality's *backbone* output, not
+    the other stream's evolving states, so the two stacks are independent given (e_w, e_a)."""
+
+    def __init__(self, config: CMTConfig):
+        super().__init__()
+        text_dim, audio_dim = config.text_config.hidden_size, config.audio_config.hidden_size
+        self.text_layers = nn.ModuleList(
+            [CMTCrossModalLayer(config, text_dim, audio_dim) for _ in range(config.num_cross_layers)]
+        )
+        self.audio_layers = nn.ModuleList(
+            [CMTCrossModalLayer(config, audio_dim, text_dim) for _ in range(config.num_cross_layers)]
+        )
+
+    @staticmethod
+    def _run_stream(layers, states, context, self_bias, cross_bias, output_hidden_states, output_attentions):
+        all_states = (states,) if output_hidden_states else None
+        self_weights, cross_weights = ((), ()) if output_attentions else (None, None)
+        for layer in layers:
+            states, self_w, cross_w = layer(states, context, self_bias, cross_bias, output_attentions)
+            if output_hidden_states:
+                all_states += (states,)
+            if output_attentions:
+                self_weights += (self_w,)
+                cross_weights += (cross_w,)
+        return states, all_states, self_weights, cross_weights
+
+    def forward(
+        self,
+        text_states: torch.Tensor,
+        audio_states: torch.Tensor,
+        text_mask: torch.Tensor,
+        audio_mask: torch.Tensor,
+        text_context: torch.Tensor | None = None,
+        audio_context: torch.Tensor | None = None,
+        output_hidden_states: bool = False,
+        output_attentions: bool = False,
+        need_all_audio_states: bool = False,
+    ) -> dict:
+        """
+        Args:
+            text_states (`(batch, text_len, d_w)`): h_w^[0], the input of the text stream (e_w, or e_w of the
+                masked tokens during pretraining).
+            audio_states (`(batch, frames, d_a)`): h_a^[0] (e_a, or e_a with masked frames during pretraining).
+            text_mask, audio_mask (`(batch, text_len)`, `(batch, frames)`): 1 on valid positions.
+            text_context, audio_context: keys/values of the cross-attentions: the audio stream reads `text_context`
+                (defaults to `text_states`), the text stream reads `audio_context` (defaults to `audio_states`).
+                Pretraining passes the unmasked embeddings here (§3.2.2).
+        """
+        text_context = text_states if text_context is None else text_context
+        audio_context = audio_states if audio_context is None else audio_context
+        text_bias = key_padding_bias(text_mask, text_states.dtype)
+        audio_bias = key_padding_bias(audio_mask, audio_states.dtype)
+        text = self._run_stream(
+            self.text_layers,
+            text_states,
+            audio_context,
+            text_bias,
+            audio_bias,
+            output_hidden_states,
+            output_attentions,
+        )
+        audio = self._run_stream(
+            self.audio_layers,
+            audio_states,
+            text_context,
+            audio_bias,
+            text_bias,
+            output_hidden_states or need_all_audio_states,
+            output_attentions,
+        )
+        return {
+            "text_last_hidden_state": text[0],
+            "audio_last_hidden_state": audio[0],
+            "text_hidden_states": text[1],
+            "audio_hidden_states": audio[1],
+            "text_attentions": text[2],
+            "audio_attentions": audio[2],
+            "text_cross_attentions": text[3],
+            "audio_cross_attentions": audio[3],
+        }
+
+
+class CMTPreTrainedModel(PreTrainedModel):
+    config: CMTConfig
+    config_class = CMTConfig
+    base_model_prefix = "cmt"
+    main_input_name = "input_ids"
+    input_modalities = ("text", "audio")
+    supports_gradient_checkpointing = True
+    _supports_sdpa = True
+    _supports_flash_attn = False
+    _no_split_modules = ["CMTCrossModalLayer"]
+
+    def _init_weights(self, module):
+        super()._init_weights(module)
+        if isinstance(module, CMTModel) and module.audio_layer_weights is not None:
+            init.zeros_(module.audio_layer_weights)  # softmax of zeros: a plain average to start from
+
+    @classmethod
+    def from_text_audio_pretrained(
+        cls,
+        text_model_name_or_path: str,
+        audio_model_name_or_path: str,
+        text_model_kwargs: dict | None = None,
+        audio_model_kwargs: dict | None = None,
+        **config_kwargs,
+    ) -> "CMTPreTrainedModel":
+        """Builds a CMT model whose backbones are loaded from two checkpoints (local folders or Hub ids) and whose
+        cross-modal layers and heads are freshly initialised.
+
+        Args:
+            text_model_name_or_path (`str`): text backbone, e.g. `"FacebookAI/roberta-large"`.
+            audio_model_name_or_path (`str`): audio backbone, e.g. `"facebook/hubert-large-ll60k"`.
+            text_model_kwargs, audio_model_kwargs (`dict`, *optional*): passed to each backbone's `from_pretrained`
+                (`revision`, `cache_dir`, `token`, ...).
+            config_kwargs: [`CMTConfig`] fields (`num_cross_layers`, `num_labels`, `ortho_loss_weight`, ...); a
+                `preset="cmt-base"|"cmt-large"` picks the paper's preset first.
+
+        Example:
+
+        ```python
+        >>> model = CMTForSequenceClassification.from_text_audio_pretrained(
+        ...     "FacebookAI/roberta-large", "facebook/hubert-large-ll60k", preset="cmt-base", num_labels=4
+        ... )
+        ```"""
+        text_model_kwargs, audio_model_kwargs = text_model_kwargs or {}, audio_model_kwargs or {}
+        text_backbone = AutoModel.from_pretrained(
+            text_model_name_or_path,
+            **_backbone_kwargs(AutoConfig.from_pretrained(text_model_name_or_path)),
+            **text_model_kwargs,
+        )
+        audio_backbone = AutoModel.from_pretrained(audio_model_name_or_path, **audio_model_kwargs)
+        preset = config_kwargs.pop("preset", None)
+        config_kwargs.update(text_config=text_backbone.config, audio_config=audio_backbone.config)
+        config = CMTConfig.from_preset(preset, **config_kwargs) if preset else CMTConfig(**config_kwargs)
+        model = cls(config)
+        base = model.base_model
+        base.text_model.load_state_dict(text_backbone.state_dict())
+        base.audio_model.load_state_dict(audio_backbone.state_dict())
+        return model
+
+    def freeze_feature_encoder(self):
+        """Stops gradients into the audio backbone's convolutional feature encoder (as HuBERT fine-tuning does)."""
+        self.base_model.audio_model.feature_extractor.requires_grad_(False)
+
+    def freeze_backbones(self):
+        """Stops gradients into both backbones: only the cross-modal layers and heads train."""
+        self.base_model.text_model.requires_grad_(False)
+        self.base_model.audio_model.requires_grad_(False)
+
+
+def _backbone_kwargs(text_config) -> dict:
+    """RoBERTa/BERT-style text models come with a pooler that CMT never uses: build them without it."""
+    model_class = MODEL_MAPPING[type(text_config)]
+    return {"add_pooling_layer": False} if "add_pooling_layer" in inspect.signature(model_class).parameters else {}
+
+
+class CMTModel(CMTPreTrainedModel):
+    """The bare CMT: text and audio backbones, the cross-modal encoder, and the fused vector h_fuse (Eq. 6)."""
+
+    def __init__(self, config: CMTConfig):
+        super().__init__(config)
+        self.text_model = AutoModel.from_config(config.text_config, **_backbone_kwargs(config.text_config))
+        self.audio_model = AutoModel.from_config(config.audio_config)
+        self.encoder = CMTCrossModalEncoder(config)
+        # §4.3.2 / Table 3: learned softmax weights over the cross-modal audio layers
+        self.audio_layer_weights = (
+            nn.Parameter(torch.zeros(config.num_cross_layers)) if config.audio_layer_pooling == "weighted" else None
+        )
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.text_model.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Module):
+        self.text_model.set_input_embeddings(value)
+
+    def _check_inputs(self, input_ids, attention_mask, input_values, audio_attention_mask):
+        if input_ids is None or input_values is None:
+            missing = " and ".join(
+                n for n, x in (("input_ids", input_ids), ("input_values", input_values)) if x is None
+            )
+            raise ValueError(
+                f"CMT needs both modalities: {missing} is missing (text `input_ids`, audio `input_values`)."
+            )
+        if input_ids.dim() != 2:
+            raise ValueError(f"`input_ids` must be (batch, tokens), got shape {tuple(input_ids.shape)}.")
+        if input_values.dim() != 2:
+            raise ValueError(
+                f"`input_values` must be (batch, samples) mono audio, got shape {tuple(input_values.shape)}."
+            )
+        if input_ids.shape[0] != input_values.shape[0]:
+            raise ValueError(
+                f"Text and audio batch sizes differ: `input_ids` {tuple(input_ids.shape)} vs `input_values` "
+                f"{tuple(input_values.shape)}."
+            )
+        for name, mask, ref_name, ref in (
+            ("attention_mask", attention_mask, "input_ids", input_ids),
+            ("audio_attention_mask", audio_attention_mask, "input_values", input_values),
+        ):
+            if mask is not None and mask.shape != ref.shape:
+                raise ValueError(
+                    f"`{name}` has shape {tuple(mask.shape)} but `{ref_name}` has shape {tuple(ref.shape)}."
+                )
+        sample_lengths = (
+            audio_attention_mask.sum(-1)
+            if audio_attention_mask is not None
+            else torch.full((input_values.shape[0],), input_values.shape[1], device=input_values.device)
+        )
+        too_short = (audio_frame_lengths(self.config.audio_config, sample_lengths) < 1).nonzero().flatten().tolist()
+        if too_short:
+            raise ValueError(
+                f"Audio of batch item(s) {too_short} has {sample_lengths[too_short].tolist()} valid samples, shorter "
+                f"than the audio backbone's receptive field ({audio_receptive_field(self.config.audio_config)} samples)."
+            )
+
+    def embed_audio(
+        self, input_values: torch.Tensor, audio_attention_mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Audio backbone output e_a (batch, frames, d_a) and its frame mask (batch, frames)."""
+        audio_states = self.audio_model(input_values, attention_mask=audio_attention_mask).last_hidden_state
+        batch_size, num_frames = audio_states.shape[:2]
+        if audio_attention_mask is None:
+            return audio_states, torch.ones(batch_size, num_frames, dtype=torch.long, device=audio_states.device)
+        frame_lengths = audio_frame_lengths(self.config.audio_config, audio_attention_mask.sum(-1))
+        frame_mask = torch.arange(num_frames, device=audio_states.device)[None, :] < frame_lengths[:, None]
+        return audio_states, frame_mask.long()
+
+    def embed_text(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Text backbone output e_w (batch, tokens, d_w)."""
+        return self.text_model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    def fuse(
+        self,
+        encoded: dict,
+        text_mask: torch.Tensor,
+        audio_mask: torch.Tensor,
+    ) -> dict:
+        """h̄_a (audio states chosen by `audio_layer_pooling`, averaged over valid frames), h̄_w and h_fuse (Eq. 6)."""
+        pooling = self.config.audio_layer_pooling
+        if pooling == "last" or self.config.num_cross_layers == 0:
+            audio_states = encoded["audio_last_hidden_state"]
+        elif pooling == "weighted":
+            layers = torch.stack(encoded["audio_hidden_states"][1:], dim=0)  # (layers, batch, frames, d_a)
+            weights = self.audio_layer_weights.softmax(-1).to(layers.dtype)
+            audio_states = (weights[:, None, None, None] * layers).sum(0)
+        else:  # an index among the cross-modal layers, 1-based (negative from the last)
+            audio_states = encoded["audio_hidden_states"][pooling if pooling > 0 else pooling]
+        audio_mean = masked_mean(audio_states, audio_mask)  # (batch, d_a)
+        text_mean = masked_mean(encoded["text_last_hidden_state"], text_mask)  # (batch, d_w)
+        cls_state = encoded["text_last_hidden_state"][:, 0]  # (batch, d_w): h_w0, the <s>/[CLS] token
+        return {
+            "audio_mean": audio_mean,
+            "text_mean": text_mean,
+            "fused_output": torch.cat([audio_mean, cls_state], -1),
+        }
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.LongTensor | None = None,
+        input_values: torch.FloatTensor | None = None,
+        audio_attention_mask: torch.LongTensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> CMTModelOutput | tuple:
+        r"""
+        Args:
+            input_ids (`torch.LongTensor` of shape `(batch, tokens)`): token ids of the transcripts.
+            attention_mask (`torch.LongTensor` of shape `(batch, tokens)`, *optional*): 1 on real tokens.
+            input_values (`torch.FloatTensor` of shape `(batch, samples)`): raw mono audio at the feature
+                extractor's rate (16 kHz for HuBERT), normalised as [`CMTProcessor`] does.
+            audio_attention_mask (`torch.LongTensor` of shape `(batch, samples)`, *optional*): 1 on real samples.
+        """
+        output_attentions = output_attentions if output_attentions is not None else self.config.output_attentions
+        output_hidden_states = (
+            output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
+        )
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        self._check_inputs(input_ids, attention_mask, input_values, audio_attention_mask)
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+
+        text_states = self.embed_text(input_ids, attention_mask)  # e_w: (batch, tokens, d_w)
+        audio_states, frame_mask = self.embed_audio(input_values, audio_attention_mask)  # e_a: (batch, frames, d_a)
+        encoded = self.encoder(
+            text_states,
+            audio_states,
+            attention_mask,
+            frame_mask,
+            output_hidden_states=output_hidden_states,
+            output_attentions=output_attentions,
+            need_all_audio_states=self.config.audio_layer_pooling not in ("last",),
+        )
+        fused = self.fuse(encoded, attention_mask, frame_mask)
+        if not output_hidden_states:
+            encoded["text_hidden_states"] = encoded["audio_hidden_states"] = None
+        output = CMTModelOutput(**encoded, **fused, audio_frame_mask=frame_mask)
+        return output if return_dict else output.to_tuple()
+
+
+def orthogonality_loss(audio_mean: torch.Tensor, text_mean: torch.Tensor) -> torch.Tensor:
+    """Eq. (7): |cos(h̄_a, h̄_w)|, averaged over the batch."""
+    return F.cosine_similarity(audio_mean, text_mean, dim=-1).abs().mean()
+
+
+class CMTForSequenceClassification(CMTPreTrainedModel):
+    """CMT with a linear head on h_fuse (§3.4), for SER (cross-entropy) or SA (MSE with `num_labels=1`), trained with
+    L_FT = L_task + α·L_ortho (Eq. 8). `problem_type` follows RoBERTa's head: regression when `num_labels == 1`,
+    single-label classification for integer labels, multi-label otherwise."""
+
+    def __init__(self, config: CMTConfig):
+        super().__init__(config)
+        text_dim, audio_dim = config.text_config.hidden_size, config.audio_config.hidden_size
+        if config.ortho_loss_weight > 0 and text_dim != audio_dim:
+            raise ValueError(
+                f"The orthogonality loss (Eq. 7) compares h̄_a and h̄_w, which needs equal widths, but the text backbone "
+                f"has hidden_size {text_dim} and the audio backbone {audio_dim}: set `ortho_loss_weight=0`."
+            )
+        self.num_labels = config.num_labels
+        self.cmt = CMTModel(config)
+        dropout = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(audio_dim + text_dim, config.num_labels)
+        self.post_init()
+
+    def _problem_type(self, labels: torch.Tensor) -> str:
+        if self.config.problem_type is not None:
+            return self.config.problem_type
+        if self.num_labels == 1:
+            return "regression"
+        if labels.dtype in (torch.long, torch.int):
+            return "single_label_classification"
+        return "multi_label_classification"
+
+    def task_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        problem_type = self._problem_type(labels)
+        if problem_type == "regression":
+            if labels.numel() != logits.shape[0] * self.num_labels:
+                raise ValueError(
+                    f"Regression `labels` of shape {tuple(labels.shape)} do not match logits {tuple(logits.shape)}."
+                )
+            return F.mse_loss(logits.squeeze(-1), labels.float().view(logits.shape).squeeze(-1))
+        if problem_type == "single_label_classification":
+            if labels.is_floating_point():
+                raise ValueError(
+                    "Single-label classification needs integer `labels`, got floats: is this a "
+                    "regression dataset? Use `num_labels=1` for regression."
+                )
+            out_of_range = (labels < 0) | (labels >= self.num_labels)
+            if out_of_range.any():
+                raise ValueError(
+                    f"`labels` {labels[out_of_range].tolist()} are outside 0..{self.num_labels - 1} (num_labels)."
+                )
+            return F.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1))
+        return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.LongTensor | None = None,
+        input_values: torch.FloatTensor | None = None,
+        audio_attention_mask: torch.LongTensor | None = None,
+        labels: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> CMTSequenceClassifierOutput | tuple:
+        r"""
+        Args:
+            input_ids, attention_mask, input_values, audio_attention_mask: as in [`CMTModel`].
+            labels (`torch.Tensor` of shape `(batch,)`, *optional*): class ids (classification) or scores
+                (regression, e.g. CMU-MOSEI sentiment in [-3, 3]).
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        outputs = self.cmt(
+            input_ids,
+            attention_mask,
+            input_values,
+            audio_attention_mask,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+            return_dict=True,
+        )
+        logits = self.classifier(self.dropout(outputs.fused_output))  # (batch, num_labels)
+        ortho_loss = (
+            orthogonality_loss(outputs.audio_mean, outputs.text_mean)
+            if outputs.audio_mean.shape[-1] == outputs.text_mean.shape[-1]
+            else None
+        )
+        loss = task_loss = None
+        if labels is not None:
+            task_loss = self.task_loss(logits, labels)
+            loss = task_loss
+            if self.config.ortho_loss_weight > 0:
+                loss = task_loss + self.config.ortho_loss_weight * ortho_loss  # Eq. (8)
+        output = CMTSequenceClassifierOutput(
+            loss=loss,
+            logits=logits,
+            task_loss=task_loss,
+            ortho_loss=ortho_loss,
+            fused_output=outputs.fused_output,
+            text_hidden_states=outputs.text_hidden_states,
+            audio_hidden_states=outputs.audio_hidden_states,
+            text_attentions=outputs.text_attentions,
+            audio_attentions=outputs.audio_attentions,
+            text_cross_attentions=outputs.text_cross_attentions,
+            audio_cross_attentions=outputs.audio_cross_attentions,
+        )
+        return output if return_dict else output.to_tuple()
+
+
+class CMTForSequenceRegression(CMTForSequenceClassification):
+    """CMT for sentiment regression (CMU-MOSEI scores in [-3, 3]): one output, MSE task loss, plus α·L_ortho."""
+
+    def __init__(self, config: CMTConfig):
+        default_names = {f"LABEL_{i}" for i in range(config.num_labels)}
+        if config.num_labels != 1 and set(config.id2label.values()) != default_names:
+            raise ValueError(
+                f"CMTForSequenceRegression predicts one score, but the config names {config.num_labels} classes "
+                f"{list(config.id2label.values())}: is this a classification checkpoint? Use "
+                "CMTForSequenceClassification for it."
+            )
+        if config.problem_type not in (None, "regression"):
+            raise ValueError(f"CMTForSequenceRegression needs problem_type='regression', got {config.problem_type!r}.")
+        config.num_labels, config.problem_type = 1, "regression"
+        super().__init__(config)
+
+
+__all__ = [
+    "CMTModelOutput",
+    "CMTSequenceClassifierOutput",
+    "CMTPreTrainedModel",
+    "CMTModel",
+    "CMTForSequenceClassification",
+    "CMTForSequenceRegression",
+    "orthogonality_loss",
+]
