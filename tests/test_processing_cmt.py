@@ -202,3 +202,256 @@ def test_load_audio_bytes_roundtrip_in_memory():
     sf.write(buffer, wave, 22050, format="WAV", subtype="FLOAT")
     out = load_audio({"bytes": buffer.getvalue(), "path": None}, SR)
     assert out.shape == (1600,)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# CMTProcessor
+# ---------------------------------------------------------------------------------------------------------------------
+
+TEXTS = ["I can't believe you did that!", "Fine, whatever.", "We won the match today."]
+
+
+def _waves(seconds=(0.1, 0.25, 0.175), seed=0):
+    return [synthetic_waveform(s, SR, seed=seed + i) for i, s in enumerate(seconds)]
+
+
+def _reference_normalise(wave):
+    wave = wave.astype(np.float32)
+    return (wave - wave.mean()) / np.sqrt(wave.var() + 1e-7)
+
+
+def test_processor_text_and_audio_batch(tiny_processor, tiny_tokenizer):
+    waves = _waves()
+    batch = tiny_processor(text=TEXTS, audio=waves, sampling_rate=SR, return_tensors="pt")
+    assert set(batch.keys()) == {"input_ids", "attention_mask", "input_values", "audio_attention_mask"}
+    expected = tiny_tokenizer(TEXTS, padding=True, return_tensors="pt")
+    torch.testing.assert_close(batch["input_ids"], expected["input_ids"])
+    torch.testing.assert_close(batch["attention_mask"], expected["attention_mask"])
+    assert batch["input_values"].dtype == torch.float32
+    assert batch["input_values"].shape == (3, 4000)
+    assert batch["audio_attention_mask"].sum(-1).tolist() == [1600, 4000, 2800]
+    for row, wave in enumerate(waves):
+        valid = batch["input_values"][row, : len(wave)].numpy()
+        np.testing.assert_allclose(valid, _reference_normalise(wave), rtol=1e-6, atol=1e-6)
+        assert abs(valid.mean()) < 1e-4 and abs(valid.std() - 1) < 1e-3
+        assert torch.all(batch["input_values"][row, len(wave) :] == 0)
+    assert tiny_processor.model_input_names == ["input_ids", "attention_mask", "input_values", "audio_attention_mask"]
+
+
+def test_processor_single_modality(tiny_processor):
+    text_only = tiny_processor(text="Hello there.", return_tensors="pt")
+    assert set(text_only.keys()) == {"input_ids", "attention_mask"}
+    assert text_only["input_ids"].shape[0] == 1
+    audio_only = tiny_processor(audio=_waves()[0], sampling_rate=SR, return_tensors="pt")
+    assert set(audio_only.keys()) == {"input_values", "audio_attention_mask"}
+    assert audio_only["input_values"].shape == (1, 1600)
+    with pytest.raises(ValueError, match="needs `text`, `audio` or both"):
+        tiny_processor()
+
+
+def test_processor_every_audio_form(tiny_processor, tmp_path, write_wav):
+    wave = synthetic_waveform(0.2, SR, seed=5)
+    path = write_wav(tmp_path / "clip.wav", waveform=wave, subtype="FLOAT")
+    forms = [
+        str(path),
+        path,
+        {"path": str(path), "bytes": None},
+        {"path": None, "bytes": path.read_bytes()},
+        {"array": wave, "sampling_rate": SR},
+        {"array": torch.from_numpy(wave), "sampling_rate": SR},
+        wave,
+        torch.from_numpy(wave),
+    ]
+    batch = tiny_processor(audio=forms, sampling_rate=SR, return_tensors="np")
+    assert batch["input_values"].shape == (len(forms), len(wave))
+    for row in batch["input_values"]:
+        np.testing.assert_array_equal(row, batch["input_values"][0])
+    np.testing.assert_allclose(batch["input_values"][0], _reference_normalise(wave), rtol=1e-6, atol=1e-6)
+
+
+def test_processor_resamples_downmixes_truncates(tiny_processor, tmp_path, write_wav):
+    low_rate = write_wav(tmp_path / "8k.wav", seconds=0.5, sampling_rate=8000)
+    stereo_wave = synthetic_waveform(0.25, SR, channels=2)
+    stereo = write_wav(tmp_path / "stereo.wav", waveform=stereo_wave, subtype="FLOAT")
+    batch = tiny_processor(audio=[low_rate, stereo], return_tensors="np")
+    assert batch["audio_attention_mask"].sum(-1).tolist() == [8000, 4000]
+    np.testing.assert_allclose(
+        batch["input_values"][1, :4000], _reference_normalise(stereo_wave.mean(axis=1)), rtol=1e-5, atol=1e-5
+    )
+    # 44.1 kHz raw arrays at the caller's `sampling_rate`, cut to 0.1 s of 16 kHz audio.
+    batch = tiny_processor(
+        audio=[synthetic_waveform(0.3, 44100), synthetic_waveform(0.05, 44100)],
+        sampling_rate=44100,
+        max_audio_seconds=0.1,
+        return_tensors="pt",
+    )
+    assert batch["audio_attention_mask"].sum(-1).tolist() == [1600, 800]
+
+
+def test_processor_matches_feature_extractor(tiny_processor, tiny_feature_extractor):
+    waves = _waves((0.1, 0.3, 0.05, 0.2), seed=11)
+    waves[2] = waves[2] * 40 + 3  # far from zero mean / unit variance
+    ours = tiny_processor(audio=waves, sampling_rate=SR, return_tensors="np")
+    reference = tiny_feature_extractor(waves, sampling_rate=SR, padding=True, return_tensors="np")
+    np.testing.assert_array_equal(ours["input_values"], reference["input_values"])
+    np.testing.assert_array_equal(ours["audio_attention_mask"], reference["attention_mask"])
+    unpadded = tiny_processor(audio=waves, sampling_rate=SR, padding=False)
+    reference_unpadded = tiny_feature_extractor(waves, sampling_rate=SR, padding=False)
+    for mine, theirs in zip(unpadded["input_values"], reference_unpadded["input_values"]):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_processor_without_normalisation_matches_extractor(tiny_tokenizer):
+    from transformers import Wav2Vec2FeatureExtractor
+
+    from processing_cmt import CMTProcessor
+
+    extractor = Wav2Vec2FeatureExtractor(sampling_rate=SR, do_normalize=False, padding_value=0.5)
+    processor = CMTProcessor(feature_extractor=extractor, tokenizer=tiny_tokenizer)
+    waves = _waves()
+    ours = processor(audio=waves, sampling_rate=SR, return_tensors="np")
+    reference = extractor(waves, sampling_rate=SR, padding=True, return_attention_mask=True, return_tensors="np")
+    np.testing.assert_array_equal(ours["input_values"], reference["input_values"])
+    np.testing.assert_array_equal(ours["audio_attention_mask"], reference["attention_mask"])
+    assert ours["input_values"][0, -1] == 0.5
+
+
+def test_processor_unpadded_lists_for_datasets_map(tiny_processor):
+    import datasets
+
+    waves = _waves()
+    dataset = datasets.Dataset.from_dict(
+        {"text": TEXTS, "audio": [{"array": w.tolist(), "sampling_rate": SR} for w in waves]}
+    )
+
+    def preprocess(batch):
+        return tiny_processor(text=batch["text"], audio=batch["audio"], padding=False)
+
+    processed = dataset.map(preprocess, batched=True, batch_size=2, remove_columns=["text", "audio"])
+    assert set(processed.column_names) == {"input_ids", "attention_mask", "input_values"}
+    assert [len(v) for v in processed["input_values"]] == [len(w) for w in waves]
+    assert [len(ids) for ids in processed["input_ids"]] == [
+        len(ids) for ids in tiny_processor.tokenizer(TEXTS)["input_ids"]
+    ]
+    # Padding later (what a collator does) gives the padded output of the processor.
+    padded = tiny_processor.pad_audio([np.asarray(v, dtype=np.float32) for v in processed["input_values"]])
+    direct = tiny_processor(text=TEXTS, audio=waves, sampling_rate=SR, return_tensors="pt")
+    torch.testing.assert_close(padded["input_values"], direct["input_values"])
+    torch.testing.assert_close(padded["audio_attention_mask"], direct["audio_attention_mask"])
+
+
+def test_pad_audio(tiny_processor):
+    out = tiny_processor.pad_audio([np.ones(3, np.float32), torch.full((5,), 2.0)], pad_to_multiple_of=4)
+    assert out["input_values"].tolist() == [[1, 1, 1, 0, 0, 0, 0, 0], [2, 2, 2, 2, 2, 0, 0, 0]]
+    assert out["audio_attention_mask"].tolist() == [[1, 1, 1, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 0, 0, 0]]
+    with pytest.raises(ValueError, match="waveforms\\[1\\]: expected a non-empty 1-D"):
+        tiny_processor.pad_audio([np.ones(3), np.ones((2, 3))])
+    with pytest.raises(ValueError, match="no waveforms"):
+        tiny_processor.pad_audio([])
+
+
+def test_processor_text_padding_and_truncation(tiny_processor):
+    batch = tiny_processor(text=TEXTS, padding="max_length", max_length=24, return_tensors="pt")
+    assert batch["input_ids"].shape == (3, 24)
+    long_text = " ".join(["happy"] * 400)
+    assert tiny_processor(text=long_text, return_tensors="pt")["input_ids"].shape[1] == 128  # model_max_length
+    assert tiny_processor(text=long_text, max_length=10, return_tensors="pt")["input_ids"].shape[1] == 10
+    assert len(tiny_processor(text=long_text, truncation=False)["input_ids"][0]) > 128
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# CMTProcessor: bad input
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_processor_bad_audio_names_the_item(tiny_processor, tmp_path, write_wav):
+    good = write_wav(tmp_path / "good.wav")
+    empty = write_wav(tmp_path / "empty.wav", waveform=np.zeros(0, np.float32))
+    garbage = tmp_path / "garbage.wav"
+    garbage.write_bytes(b"RIFF....not really")
+    with pytest.raises(ValueError, match=r"audio\[1\] \(.*missing.wav\): no such audio file"):
+        tiny_processor(audio=[good, tmp_path / "missing.wav"])
+    with pytest.raises(ValueError, match=r"audio\[1\] \(.*empty.wav\): the audio is empty"):
+        tiny_processor(audio=[good, empty])
+    with pytest.raises(ValueError, match=r"audio\[2\] \(.*garbage.wav\): cannot decode"):
+        tiny_processor(audio=[good, good, garbage])
+    nan_wave = synthetic_waveform(0.1, SR)
+    nan_wave[3] = np.nan
+    with pytest.raises(ValueError, match=r"audio\[1\]: the audio has 1 NaN or infinite"):
+        tiny_processor(audio=[synthetic_waveform(0.1, SR), nan_wave], sampling_rate=SR)
+    with pytest.raises(ValueError, match=r"audio\[0\]: a raw waveform has no sampling rate"):
+        tiny_processor(audio=[synthetic_waveform(0.1, SR)])
+    with pytest.raises(ValueError, match=r"^audio: a raw waveform has no sampling rate"):
+        tiny_processor(audio=synthetic_waveform(0.1, SR))
+    with pytest.raises(ValueError, match="`audio` is an empty list"):
+        tiny_processor(audio=[])
+
+
+def test_processor_bad_text(tiny_processor):
+    with pytest.raises(ValueError, match=r"text\[1\]: the transcript is empty"):
+        tiny_processor(text=["fine", ""])
+    with pytest.raises(ValueError, match=r"text\[2\]: the transcript is empty or whitespace only \(' \\t\\n'\)"):
+        tiny_processor(text=["fine", "ok", " \t\n"])
+    with pytest.raises(ValueError, match=r"^text: the transcript is empty"):
+        tiny_processor(text="   ")
+    with pytest.raises(ValueError, match=r"text\[0\]: a transcript must be a string, got int"):
+        tiny_processor(text=[3])
+    with pytest.raises(ValueError, match="must be a string or a list of strings"):
+        tiny_processor(text=3)
+
+
+def test_processor_length_mismatch_and_options(tiny_processor):
+    with pytest.raises(ValueError, match="Got 3 transcripts but 2 audio inputs"):
+        tiny_processor(text=TEXTS, audio=_waves()[:2], sampling_rate=SR)
+    with pytest.raises(ValueError, match="Got 1 transcripts but 3 audio inputs"):
+        tiny_processor(text="one", audio=_waves(), sampling_rate=SR)
+    with pytest.raises(ValueError, match="`input_values` lengths differ"):
+        tiny_processor(audio=_waves(), sampling_rate=SR, padding=False, return_tensors="pt")
+    with pytest.raises(ValueError, match="padding must be"):
+        tiny_processor(text="one", padding="shortest")
+
+
+def test_processor_needs_wav2vec2_extractor(tiny_tokenizer):
+    from transformers import WhisperFeatureExtractor
+
+    from processing_cmt import CMTProcessor
+
+    with pytest.raises(ValueError, match="needs a Wav2Vec2FeatureExtractor"):
+        CMTProcessor(feature_extractor=WhisperFeatureExtractor(), tokenizer=tiny_tokenizer)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# CMTProcessor: save / load
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_processor_save_load_round_trip(tiny_processor, tmp_path):
+    from transformers import AutoProcessor
+
+    from processing_cmt import CMTProcessor
+
+    tiny_processor.save_pretrained(tmp_path)
+    for loaded in [CMTProcessor.from_pretrained(tmp_path), AutoProcessor.from_pretrained(tmp_path)]:
+        assert type(loaded) is CMTProcessor
+        assert loaded.feature_extractor.to_dict() == tiny_processor.feature_extractor.to_dict()
+        assert loaded.tokenizer.get_vocab() == tiny_processor.tokenizer.get_vocab()
+        assert loaded.tokenizer.model_max_length == 128
+        waves = _waves()
+        before = tiny_processor(text=TEXTS, audio=waves, sampling_rate=SR, return_tensors="pt")
+        after = loaded(text=TEXTS, audio=waves, sampling_rate=SR, return_tensors="pt")
+        for key in before:
+            torch.testing.assert_close(after[key], before[key])
+
+
+def test_processor_from_text_audio_pretrained(tiny_tokenizer, tmp_path):
+    from transformers import Wav2Vec2FeatureExtractor
+
+    from processing_cmt import CMTProcessor
+
+    tiny_tokenizer.save_pretrained(tmp_path / "text")
+    Wav2Vec2FeatureExtractor(sampling_rate=8000, do_normalize=True).save_pretrained(tmp_path / "audio")
+    processor = CMTProcessor.from_text_audio_pretrained(tmp_path / "text", tmp_path / "audio")
+    assert processor.sampling_rate == 8000
+    assert processor.tokenizer.get_vocab() == tiny_tokenizer.get_vocab()
+    batch = processor(text="hi there", audio={"array": synthetic_waveform(0.5, SR), "sampling_rate": SR})
+    assert len(batch["input_values"][0]) == 4000  # resampled to the extractor's 8 kHz
