@@ -94,8 +94,10 @@ class CMTConfig(PreTrainedConfig):
             Minimum number of masked spans per utterance.
         num_codewords (`int`, *optional*, defaults to 500):
             Size of the k-means codebook whose ids are the targets of the cross-modal audio MLM (HuBERT's K = 500).
-        codeword_dim (`int`, *optional*, defaults to 256):
+        codeword_dim (`int`, *optional*):
             Width of the codeword embeddings and of the projection of the audio output frames compared with them.
+            Defaults to the audio backbone's hidden size, the width of k-means centroids fitted on its features, so
+            that the codeword embeddings can start from the centroids ([`CMTForPreTraining.set_codebook`]).
         logit_temperature (`float`, *optional*, defaults to 0.1):
             Temperature dividing the cosine similarities between projected frames and codewords (HuBERT's 0.1).
 
@@ -145,7 +147,7 @@ class CMTConfig(PreTrainedConfig):
     mask_time_length: int = 10
     mask_time_min_masks: int = 2
     num_codewords: int = 500
-    codeword_dim: int = 256
+    codeword_dim: int | None = None
     logit_temperature: float = 0.1
 
     def __post_init__(self, **kwargs):
@@ -155,6 +157,8 @@ class CMTConfig(PreTrainedConfig):
             if isinstance(sub, dict) and "model_type" not in sub:
                 setattr(self, key, {"model_type": spec.model_type, **spec.init_kwargs, **sub})
         super().__post_init__(**kwargs)
+        if self.codeword_dim is None:
+            self.codeword_dim = self.audio_config.hidden_size
         self.validate_cross_modal()
 
     def validate_cross_modal(self):

@@ -1,11 +1,13 @@
 """cmt: the Cross-Modal Transformer for audio-text emotion and sentiment. Importing this package registers the CMT
 config, models (and processor) with transformers' Auto classes."""
 
-from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
+from transformers import AutoConfig, AutoModel, AutoModelForPreTraining, AutoModelForSequenceClassification
 
 from configuration_cmt import CMT_PRESETS, CMTConfig
 
 from .modeling_cmt import (
+    CMTForPreTraining,
+    CMTForPreTrainingOutput,
     CMTForSequenceClassification,
     CMTForSequenceRegression,
     CMTModel,
@@ -20,6 +22,7 @@ from .version import __version__
 AutoConfig.register(CMTConfig.model_type, CMTConfig, exist_ok=True)
 AutoModel.register(CMTConfig, CMTModel, exist_ok=True)
 AutoModelForSequenceClassification.register(CMTConfig, CMTForSequenceClassification, exist_ok=True)
+AutoModelForPreTraining.register(CMTConfig, CMTForPreTraining, exist_ok=True)
 
 __all__ = [
     "__version__",
@@ -31,5 +34,7 @@ __all__ = [
     "CMTModel",
     "CMTForSequenceClassification",
     "CMTForSequenceRegression",
+    "CMTForPreTraining",
+    "CMTForPreTrainingOutput",
     "orthogonality_loss",
 ]

@@ -99,6 +99,36 @@ class CMTSequenceClassifierOutput(ModelOutput):
     audio_cross_attentions: tuple[torch.FloatTensor, ...] | None = None
 
 
+@dataclass
+class CMTForPreTrainingOutput(ModelOutput):
+    r"""
+    Outputs of [`CMTForPreTraining`].
+
+    Args:
+        loss (`torch.FloatTensor` of shape `()`, *optional*):
+            L_tot = L_a + L_w (§3.2.2), the sum of the components that have labels.
+        text_mlm_loss (`torch.FloatTensor` of shape `()`, *optional*):
+            L_w, cross-entropy on the masked tokens.
+        audio_mlm_loss (`torch.FloatTensor` of shape `()`, *optional*):
+            L_a, cross-entropy of the codeword predictions on the masked frames.
+        text_logits (`torch.FloatTensor` of shape `(num_masked_tokens, vocab_size)`, *optional*):
+            Vocabulary scores at the masked tokens only (in batch-major order), which is all the loss reads; scoring
+            every position would cost a (batch, tokens, vocab) tensor.
+        audio_logits (`torch.FloatTensor` of shape `(num_masked_frames, num_codewords)`, *optional*):
+            cos(projected frame, codeword) / temperature at the masked frames only.
+        text_last_hidden_state, audio_last_hidden_state, audio_frame_mask: as in [`CMTModelOutput`].
+    """
+
+    loss: torch.FloatTensor | None = None
+    text_mlm_loss: torch.FloatTensor | None = None
+    audio_mlm_loss: torch.FloatTensor | None = None
+    text_logits: torch.FloatTensor | None = None
+    audio_logits: torch.FloatTensor | None = None
+    text_last_hidden_state: torch.FloatTensor | None = None
+    audio_last_hidden_state: torch.FloatTensor | None = None
+    audio_frame_mask: torch.LongTensor | None = None
+
+
 def masked_mean(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean of `states` (batch, length, dim) over the positions where `mask` (batch, length) is 1."""
     mask = mask.to(states.dtype).unsqueeze(-1)  # (batch, length, 1)
@@ -315,6 +345,10 @@ class CMTPreTrainedModel(PreTrainedModel):
         super()._init_weights(module)
         if isinstance(module, CMTModel) and module.audio_layer_weights is not None:
             init.zeros_(module.audio_layer_weights)  # softmax of zeros: a plain average to start from
+        elif isinstance(module, CMTForPreTraining):
+            init.uniform_(module.masked_audio_embed)
+            init.zeros_(module.text_mlm_bias)
+            init.normal_(module.codeword_embeddings, std=1.0)
 
     @classmethod
     def from_text_audio_pretrained(
@@ -435,10 +469,18 @@ class CMTModel(CMTPreTrainedModel):
             )
 
     def embed_audio(
-        self, input_values: torch.Tensor, audio_attention_mask: torch.Tensor | None
+        self, input_values: torch.Tensor, audio_attention_mask: torch.Tensor | None, spec_augment: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Audio backbone output e_a (batch, frames, d_a) and its frame mask (batch, frames)."""
-        audio_states = self.audio_model(input_values, attention_mask=audio_attention_mask).last_hidden_state
+        """Audio backbone output e_a (batch, frames, d_a) and its frame mask (batch, frames). `spec_augment=False`
+        switches off the backbone's own SpecAugment in training mode (pretraining masks frames itself)."""
+        backbone_kwargs = {}
+        if not spec_augment:
+            num_frames = int(audio_frame_lengths(self.config.audio_config, torch.tensor(input_values.shape[1])))
+            no_mask = torch.zeros(input_values.shape[0], num_frames, dtype=torch.bool, device=input_values.device)
+            backbone_kwargs["mask_time_indices"] = no_mask
+        audio_states = self.audio_model(
+            input_values, attention_mask=audio_attention_mask, **backbone_kwargs
+        ).last_hidden_state
         batch_size, num_frames = audio_states.shape[:2]
         if audio_attention_mask is None:
             return audio_states, torch.ones(batch_size, num_frames, dtype=torch.long, device=audio_states.device)
@@ -650,12 +692,153 @@ class CMTForSequenceRegression(CMTForSequenceClassification):
         super().__init__(config)
 
 
+class CMTForPreTraining(CMTPreTrainedModel):
+    """CMT with the cross-modal masked pretraining heads of §3.2.2 (also used for task-adaptive pretraining, §3.3).
+
+    - Text MLM: the text stream reads the backbone output of the *masked* tokens and cross-attends to the unmasked
+      audio embeddings e_a; a linear output layer (sharing its weight with the input word embeddings, as RoBERTa's
+      LM head does) predicts the masked tokens; L_w is their cross-entropy.
+    - Audio MLM: masked frames of e_a are replaced by a learned vector; the audio stream cross-attends to the
+      embeddings of the *unmasked* tokens (the text backbone runs a second time on them, recovered from `input_ids`
+      and `labels`); a projection of each output frame is scored against the codeword embeddings by cosine similarity
+      divided by `logit_temperature`, as HuBERT does; L_a is the cross-entropy on the masked frames.
+    - L_tot = L_a + L_w.
+
+    The masks come from [`DataCollatorForCMTPretraining`]. The codeword embeddings can start from k-means centroids
+    ([`set_codebook`]); the centroids are kept in the `codebook` buffer, saved with the model.
+    """
+
+    def __init__(self, config: CMTConfig):
+        super().__init__(config)
+        audio_dim = config.audio_config.hidden_size
+        self.cmt = CMTModel(config)
+        self.masked_audio_embed = nn.Parameter(torch.empty(audio_dim))
+        self.text_mlm_bias = nn.Parameter(torch.zeros(config.text_config.vocab_size))
+        self.audio_projection = nn.Linear(audio_dim, config.codeword_dim)
+        self.codeword_embeddings = nn.Parameter(torch.empty(config.num_codewords, config.codeword_dim))
+        self.register_buffer("codebook", torch.zeros(config.num_codewords, config.codeword_dim))
+        self.post_init()
+
+    @torch.no_grad()
+    def set_codebook(self, centroids: torch.Tensor):
+        """Keeps the k-means `centroids` (num_codewords, codeword_dim) and starts the codeword embeddings from them."""
+        expected = (self.config.num_codewords, self.config.codeword_dim)
+        if tuple(centroids.shape) != expected:
+            raise ValueError(
+                f"The codebook has shape {tuple(centroids.shape)} but the model expects (num_codewords, codeword_dim) "
+                f"= {expected}: build the config with num_codewords={centroids.shape[0]} and "
+                f"codeword_dim={centroids.shape[-1]}."
+            )
+        self.codebook.copy_(centroids)
+        self.codeword_embeddings.copy_(centroids)
+
+    def _check_pretraining_inputs(self, labels, input_ids, audio_labels, mask_time_indices, frame_mask):
+        if labels is not None and labels.shape != input_ids.shape:
+            raise ValueError(f"`labels` has shape {tuple(labels.shape)} but `input_ids` has {tuple(input_ids.shape)}.")
+        for name, tensor in (("mask_time_indices", mask_time_indices), ("audio_labels", audio_labels)):
+            if tensor is not None and tensor.shape != frame_mask.shape:
+                raise ValueError(
+                    f"`{name}` has shape {tuple(tensor.shape)} but the audio backbone outputs (batch, frames) = "
+                    f"{tuple(frame_mask.shape)}: codes and masks must be aligned with the backbone's frames."
+                )
+        if audio_labels is not None and mask_time_indices is None:
+            raise ValueError("`audio_labels` need `mask_time_indices` (DataCollatorForCMTPretraining returns both).")
+        if mask_time_indices is not None and (mask_time_indices.bool() & (frame_mask == 0)).any():
+            raise ValueError("`mask_time_indices` masks padded audio frames.")
+        if audio_labels is not None:
+            targets = audio_labels[mask_time_indices.bool()]
+            if ((targets < 0) | (targets >= self.config.num_codewords)).any():
+                raise ValueError(
+                    f"`audio_labels` at masked frames must be codeword ids in 0..{self.config.num_codewords - 1}, "
+                    f"got {targets[(targets < 0) | (targets >= self.config.num_codewords)].unique().tolist()}."
+                )
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.LongTensor | None = None,
+        input_values: torch.FloatTensor | None = None,
+        audio_attention_mask: torch.LongTensor | None = None,
+        labels: torch.LongTensor | None = None,
+        audio_labels: torch.LongTensor | None = None,
+        mask_time_indices: torch.BoolTensor | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> CMTForPreTrainingOutput | tuple:
+        r"""
+        Args:
+            input_ids (`torch.LongTensor` of shape `(batch, tokens)`): token ids after MLM masking.
+            attention_mask, input_values, audio_attention_mask: as in [`CMTModel`].
+            labels (`torch.LongTensor` of shape `(batch, tokens)`, *optional*): the original ids at masked tokens,
+                -100 elsewhere. The unmasked text is `where(labels != -100, labels, input_ids)`.
+            audio_labels (`torch.LongTensor` of shape `(batch, frames)`, *optional*): one codeword id per backbone
+                frame, -100 on padding.
+            mask_time_indices (`torch.BoolTensor` of shape `(batch, frames)`, *optional*): the masked audio frames.
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        cmt = self.cmt
+        cmt._check_inputs(input_ids, attention_mask, input_values, audio_attention_mask)
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+
+        audio_context, frame_mask = cmt.embed_audio(input_values, audio_attention_mask, spec_augment=False)
+        self._check_pretraining_inputs(labels, input_ids, audio_labels, mask_time_indices, frame_mask)
+        text_states = cmt.embed_text(input_ids, attention_mask)  # e_w of the masked tokens
+        text_masked = labels is not None and bool((labels != -100).any())
+        if text_masked:  # the audio stream reads the embeddings of the unmasked tokens
+            text_context = cmt.embed_text(torch.where(labels != -100, labels, input_ids), attention_mask)
+        else:
+            text_context = text_states
+        audio_states = audio_context
+        if mask_time_indices is not None:  # masked frames -> the learned vector
+            mask = mask_time_indices.bool().unsqueeze(-1)
+            audio_states = torch.where(mask, self.masked_audio_embed.to(audio_context.dtype), audio_context)
+        encoded = cmt.encoder(
+            text_states,
+            audio_states,
+            attention_mask,
+            frame_mask,
+            text_context=text_context,
+            audio_context=audio_context,
+        )
+
+        text_logits = text_loss = audio_logits = audio_loss = None
+        if text_masked:
+            selected = labels != -100
+            word_embeddings = cmt.get_input_embeddings().weight  # (vocab, d_w)
+            text_logits = F.linear(encoded["text_last_hidden_state"][selected], word_embeddings, self.text_mlm_bias)
+            text_loss = F.cross_entropy(text_logits, labels[selected])
+        if mask_time_indices is not None and mask_time_indices.any():
+            selected = mask_time_indices.bool()
+            projected = self.audio_projection(encoded["audio_last_hidden_state"][selected])  # (masked, codeword_dim)
+            cosine = F.cosine_similarity(projected[:, None, :], self.codeword_embeddings[None, :, :], dim=-1)
+            audio_logits = cosine / self.config.logit_temperature  # (masked, num_codewords)
+            if audio_labels is not None:
+                audio_loss = F.cross_entropy(audio_logits, audio_labels[selected])
+        components = [x for x in (audio_loss, text_loss) if x is not None]
+        loss = sum(components) if components else None  # L_tot = L_a + L_w
+
+        output = CMTForPreTrainingOutput(
+            loss=loss,
+            text_mlm_loss=text_loss,
+            audio_mlm_loss=audio_loss,
+            text_logits=text_logits,
+            audio_logits=audio_logits,
+            text_last_hidden_state=encoded["text_last_hidden_state"],
+            audio_last_hidden_state=encoded["audio_last_hidden_state"],
+            audio_frame_mask=frame_mask,
+        )
+        return output if return_dict else output.to_tuple()
+
+
 __all__ = [
     "CMTModelOutput",
     "CMTSequenceClassifierOutput",
+    "CMTForPreTrainingOutput",
     "CMTPreTrainedModel",
     "CMTModel",
     "CMTForSequenceClassification",
     "CMTForSequenceRegression",
+    "CMTForPreTraining",
     "orthogonality_loss",
 ]

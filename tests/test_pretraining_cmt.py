@@ -1,0 +1,132 @@
+"""Tests of CMTForPreTraining: cross-modal text MLM and audio codeword prediction (paper §3.2.2)."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from test_modeling_cmt import CMTModelTester
+from transformers import AutoModelForPreTraining
+
+from modeling_cmt import CMTForPreTraining
+
+
+MASK_TOKEN_ID = 4
+
+
+def pretraining_batch(config, seed=0):
+    """Inputs as DataCollatorForCMTPretraining returns them, with masks drawn by hand."""
+    generator = torch.Generator().manual_seed(seed)
+    inputs = CMTModelTester().prepare_inputs(seed)
+    inputs["audio_attention_mask"][2, 800:] = 0
+    original_ids = inputs["input_ids"].clone()
+    labels = torch.full_like(original_ids, -100)
+    labels[:, 2:5] = original_ids[:, 2:5]
+    inputs["input_ids"] = original_ids.masked_fill(labels != -100, MASK_TOKEN_ID)
+    model_frames = CMTForPreTraining(config).cmt.embed_audio(inputs["input_values"], inputs["audio_attention_mask"])[1]
+    mask_time_indices = torch.zeros_like(model_frames, dtype=torch.bool)
+    mask_time_indices[:, 10:30] = True
+    codes = torch.randint(0, config.num_codewords, model_frames.shape, generator=generator)
+    codes[model_frames == 0] = -100
+    return {**inputs, "labels": labels, "audio_labels": codes, "mask_time_indices": mask_time_indices}, original_ids
+
+
+@pytest.fixture
+def config():
+    return CMTModelTester().get_config(num_codewords=12)
+
+
+def test_losses_are_the_papers(config):
+    torch.manual_seed(0)
+    model = CMTForPreTraining(config).eval()
+    batch, _ = pretraining_batch(config)
+    out = model(**batch)
+    selected = batch["labels"] != -100
+    assert out.text_logits.shape == (int(selected.sum()), 99)
+    assert torch.allclose(out.text_mlm_loss, F.cross_entropy(out.text_logits, batch["labels"][selected]))
+    frames = batch["mask_time_indices"]
+    assert out.audio_logits.shape == (int(frames.sum()), 12)
+    assert torch.allclose(out.audio_mlm_loss, F.cross_entropy(out.audio_logits, batch["audio_labels"][frames]))
+    assert torch.allclose(out.loss, out.audio_mlm_loss + out.text_mlm_loss)  # L_tot = L_a + L_w
+    # cosine similarity / temperature 0.1 bounds the logits by 10
+    assert out.audio_logits.abs().max() <= 10.0 + 1e-4
+
+
+def test_each_stream_cross_attends_to_the_unmasked_other_modality(config):
+    torch.manual_seed(0)
+    model = CMTForPreTraining(config).eval()
+    batch, original_ids = pretraining_batch(config)
+    seen = {}
+
+    def record(name):
+        def hook(module, args, output):
+            seen[name] = args
+
+        return hook
+
+    hooks = [
+        model.cmt.encoder.text_layers[0].cross_attention.register_forward_hook(record("text_cross")),
+        model.cmt.encoder.audio_layers[0].cross_attention.register_forward_hook(record("audio_cross")),
+        model.cmt.encoder.audio_layers[0].register_forward_hook(record("audio_input")),
+        model.cmt.encoder.text_layers[0].register_forward_hook(record("text_input")),
+    ]
+    with torch.no_grad():
+        model(**batch)
+        unmasked_audio, _ = model.cmt.embed_audio(batch["input_values"], batch["audio_attention_mask"])
+        unmasked_text = model.cmt.embed_text(original_ids, batch["attention_mask"])
+        masked_text = model.cmt.embed_text(batch["input_ids"], batch["attention_mask"])
+    for hook in hooks:
+        hook.remove()
+    torch.testing.assert_close(seen["text_cross"][1], unmasked_audio)  # text stream keys/values: unmasked e_a
+    torch.testing.assert_close(seen["audio_cross"][1], unmasked_text)  # audio stream keys/values: unmasked e_w
+    torch.testing.assert_close(seen["text_input"][0], masked_text)  # text stream input: e_w of the masked tokens
+    audio_input = seen["audio_input"][0]
+    frames = batch["mask_time_indices"]
+    assert torch.equal(audio_input[frames], model.masked_audio_embed.expand(int(frames.sum()), -1))
+    torch.testing.assert_close(audio_input[~frames], unmasked_audio[~frames])
+
+
+def test_backward_and_codebook(config, tmp_path):
+    torch.manual_seed(0)
+    model = CMTForPreTraining(config).train()
+    centroids = torch.randn(12, 32)
+    model.set_codebook(centroids)
+    assert torch.equal(model.codeword_embeddings.detach(), centroids) and torch.equal(model.codebook, centroids)
+    batch, _ = pretraining_batch(config)
+    model(**batch).loss.backward()
+    # HuBERT's own SpecAugment embedding stays unused: pretraining masks frames with `masked_audio_embed` instead
+    no_grad = [
+        name
+        for name, p in model.named_parameters()
+        if p.requires_grad and (p.grad is None or not p.grad.any()) and "masked_spec_embed" not in name
+    ]
+    assert no_grad == []
+    model.save_pretrained(tmp_path)
+    reloaded = AutoModelForPreTraining.from_pretrained(tmp_path)
+    assert type(reloaded) is CMTForPreTraining and torch.equal(reloaded.codebook, centroids)
+
+
+def test_text_only_or_audio_only_objective(config):
+    model = CMTForPreTraining(config).eval()
+    batch, _ = pretraining_batch(config)
+    text_only = model(**{k: v for k, v in batch.items() if k not in ("audio_labels", "mask_time_indices")})
+    assert text_only.audio_mlm_loss is None and torch.allclose(text_only.loss, text_only.text_mlm_loss)
+    audio_only = model(**{k: v for k, v in batch.items() if k != "labels"})
+    assert audio_only.text_mlm_loss is None and torch.allclose(audio_only.loss, audio_only.audio_mlm_loss)
+
+
+def test_bad_pretraining_inputs(config):
+    model = CMTForPreTraining(config).eval()
+    batch, _ = pretraining_batch(config)
+    with pytest.raises(ValueError, match=r"codebook has shape \(12, 16\).*\(12, 32\)"):
+        model.set_codebook(torch.randn(12, 16))
+    with pytest.raises(ValueError, match="`audio_labels` has shape .* aligned with the backbone's frames"):
+        model(**{**batch, "audio_labels": batch["audio_labels"][:, :-3]})
+    padded = batch["mask_time_indices"].clone()
+    padded[2, -5:] = True
+    with pytest.raises(ValueError, match="masks padded audio frames"):
+        model(**{**batch, "mask_time_indices": padded})
+    bad_codes = batch["audio_labels"].clone()
+    bad_codes[0, 12] = 40
+    with pytest.raises(ValueError, match=r"codeword ids in 0..11, got \[40\]"):
+        model(**{**batch, "audio_labels": bad_codes})
+    with pytest.raises(ValueError, match="need `mask_time_indices`"):
+        model(**{**batch, "mask_time_indices": None})
