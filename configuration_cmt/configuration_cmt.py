@@ -57,6 +57,10 @@ class CMTConfig(PreTrainedConfig):
             Config of the audio backbone; any wav2vec 2.0-family model type (HuBERT, wav2vec 2.0, WavLM, ...). A dict
             without `model_type` is read as HuBERT. Defaults to the HuBERT-large shape (`feat_extract_norm="layer"`,
             `do_stable_layer_norm=True`).
+        modalities (`str`, *optional*, defaults to `"audio_text"`):
+            `"audio_text"` for CMT; `"text"` or `"audio"` build only that backbone and a head on it, the paper's
+            single-modal baselines (Tables 1-2: RoBERTa, HuBERT). Single-modal models need `num_cross_layers=0` and
+            `ortho_loss_weight=0`.
         num_cross_layers (`int`, *optional*, defaults to 2):
             Number of cross-modal blocks in each of the text and audio streams. `0` gives the shallow-fusion
             baseline: backbone outputs pooled and concatenated, no cross-modal layers.
@@ -131,6 +135,7 @@ class CMTConfig(PreTrainedConfig):
 
     text_config: dict | PreTrainedConfig | None = None
     audio_config: dict | PreTrainedConfig | None = None
+    modalities: str = "audio_text"
     num_cross_layers: int = 2
     num_cross_attention_heads: int = 4
     cross_intermediate_size: int = 4096
@@ -165,6 +170,14 @@ class CMTConfig(PreTrainedConfig):
         """Checks the cross-modal fields against the backbones, naming the offending field."""
         if self.num_cross_layers < 0:
             raise ValueError(f"`num_cross_layers` must be >= 0, got {self.num_cross_layers}.")
+        if self.modalities not in ("audio_text", "text", "audio"):
+            raise ValueError(f"`modalities` must be 'audio_text', 'text' or 'audio', got {self.modalities!r}.")
+        if self.modalities != "audio_text" and (self.num_cross_layers or self.ortho_loss_weight):
+            raise ValueError(
+                f"A single-modal model (modalities={self.modalities!r}) has no cross-modal layers and no "
+                f"orthogonality loss: set num_cross_layers=0 and ortho_loss_weight=0 (got {self.num_cross_layers} "
+                f"and {self.ortho_loss_weight})."
+            )
         for name in ("text_config", "audio_config"):
             hidden_size = getattr(self, name).hidden_size
             if self.num_cross_layers and hidden_size % self.num_cross_attention_heads:

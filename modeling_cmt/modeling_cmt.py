@@ -377,30 +377,33 @@ class CMTPreTrainedModel(PreTrainedModel):
         ...     "FacebookAI/roberta-large", "facebook/hubert-large-ll60k", preset="cmt-base", num_labels=4
         ... )
         ```"""
-        text_model_kwargs, audio_model_kwargs = text_model_kwargs or {}, audio_model_kwargs or {}
-        text_backbone = AutoModel.from_pretrained(
-            text_model_name_or_path,
-            **_backbone_kwargs(AutoConfig.from_pretrained(text_model_name_or_path)),
-            **text_model_kwargs,
-        )
-        audio_backbone = AutoModel.from_pretrained(audio_model_name_or_path, **audio_model_kwargs)
+        text_config = AutoConfig.from_pretrained(text_model_name_or_path, **(text_model_kwargs or {}))
+        audio_config = AutoConfig.from_pretrained(audio_model_name_or_path, **(audio_model_kwargs or {}))
         preset = config_kwargs.pop("preset", None)
-        config_kwargs.update(text_config=text_backbone.config, audio_config=audio_backbone.config)
+        config_kwargs.update(text_config=text_config, audio_config=audio_config)
         config = CMTConfig.from_preset(preset, **config_kwargs) if preset else CMTConfig(**config_kwargs)
         model = cls(config)
         base = model.base_model
-        base.text_model.load_state_dict(text_backbone.state_dict())
-        base.audio_model.load_state_dict(audio_backbone.state_dict())
+        if base.text_model is not None:
+            text_backbone = AutoModel.from_pretrained(
+                text_model_name_or_path, **_backbone_kwargs(text_config), **(text_model_kwargs or {})
+            )
+            base.text_model.load_state_dict(text_backbone.state_dict())
+        if base.audio_model is not None:
+            audio_backbone = AutoModel.from_pretrained(audio_model_name_or_path, **(audio_model_kwargs or {}))
+            base.audio_model.load_state_dict(audio_backbone.state_dict())
         return model
 
     def freeze_feature_encoder(self):
         """Stops gradients into the audio backbone's convolutional feature encoder (as HuBERT fine-tuning does)."""
-        self.base_model.audio_model.feature_extractor.requires_grad_(False)
+        if self.base_model.audio_model is not None:
+            self.base_model.audio_model.feature_extractor.requires_grad_(False)
 
     def freeze_backbones(self):
         """Stops gradients into both backbones: only the cross-modal layers and heads train."""
-        self.base_model.text_model.requires_grad_(False)
-        self.base_model.audio_model.requires_grad_(False)
+        for backbone in (self.base_model.text_model, self.base_model.audio_model):
+            if backbone is not None:
+                backbone.requires_grad_(False)
 
 
 def _backbone_kwargs(text_config) -> dict:
@@ -414,9 +417,18 @@ class CMTModel(CMTPreTrainedModel):
 
     def __init__(self, config: CMTConfig):
         super().__init__(config)
-        self.text_model = AutoModel.from_config(config.text_config, **_backbone_kwargs(config.text_config))
-        self.audio_model = AutoModel.from_config(config.audio_config)
+        self.uses_text, self.uses_audio = config.modalities in ("audio_text", "text"), config.modalities != "text"
+        self.text_model = (
+            AutoModel.from_config(config.text_config, **_backbone_kwargs(config.text_config))
+            if self.uses_text
+            else None
+        )
+        self.audio_model = AutoModel.from_config(config.audio_config) if self.uses_audio else None
         self.encoder = CMTCrossModalEncoder(config)
+        # width of h_fuse (Eq. 6); a single-modal baseline uses its own modality's pooled vector alone
+        self.fused_size = (
+            self.uses_audio * config.audio_config.hidden_size + self.uses_text * config.text_config.hidden_size
+        )
         # §4.3.2 / Table 3: learned softmax weights over the cross-modal audio layers
         self.audio_layer_weights = (
             nn.Parameter(torch.zeros(config.num_cross_layers)) if config.audio_layer_pooling == "weighted" else None
@@ -430,20 +442,24 @@ class CMTModel(CMTPreTrainedModel):
         self.text_model.set_input_embeddings(value)
 
     def _check_inputs(self, input_ids, attention_mask, input_values, audio_attention_mask):
-        if input_ids is None or input_values is None:
-            missing = " and ".join(
-                n for n, x in (("input_ids", input_ids), ("input_values", input_values)) if x is None
-            )
+        needed = (("input_ids", input_ids),) * self.uses_text + (("input_values", input_values),) * self.uses_audio
+        missing = " and ".join(name for name, x in needed if x is None)
+        if missing:
             raise ValueError(
-                f"CMT needs both modalities: {missing} is missing (text `input_ids`, audio `input_values`)."
+                f"This model (modalities={self.config.modalities!r}) needs {missing}, which is missing (text "
+                "`input_ids`, audio `input_values`)."
             )
-        if input_ids.dim() != 2:
+        if not self.uses_audio:
+            input_values = audio_attention_mask = None  # a text-only baseline ignores the audio, if given
+        if not self.uses_text:
+            input_ids = attention_mask = None
+        if input_ids is not None and input_ids.dim() != 2:
             raise ValueError(f"`input_ids` must be (batch, tokens), got shape {tuple(input_ids.shape)}.")
-        if input_values.dim() != 2:
+        if input_values is not None and input_values.dim() != 2:
             raise ValueError(
                 f"`input_values` must be (batch, samples) mono audio, got shape {tuple(input_values.shape)}."
             )
-        if input_ids.shape[0] != input_values.shape[0]:
+        if input_ids is not None and input_values is not None and input_ids.shape[0] != input_values.shape[0]:
             raise ValueError(
                 f"Text and audio batch sizes differ: `input_ids` {tuple(input_ids.shape)} vs `input_values` "
                 f"{tuple(input_values.shape)}."
@@ -452,10 +468,12 @@ class CMTModel(CMTPreTrainedModel):
             ("attention_mask", attention_mask, "input_ids", input_ids),
             ("audio_attention_mask", audio_attention_mask, "input_values", input_values),
         ):
-            if mask is not None and mask.shape != ref.shape:
+            if mask is not None and ref is not None and mask.shape != ref.shape:
                 raise ValueError(
                     f"`{name}` has shape {tuple(mask.shape)} but `{ref_name}` has shape {tuple(ref.shape)}."
                 )
+        if input_values is None:
+            return
         sample_lengths = (
             audio_attention_mask.sum(-1)
             if audio_attention_mask is not None
@@ -499,6 +517,13 @@ class CMTModel(CMTPreTrainedModel):
         audio_mask: torch.Tensor,
     ) -> dict:
         """h̄_a (audio states chosen by `audio_layer_pooling`, averaged over valid frames), h̄_w and h_fuse (Eq. 6)."""
+        if not self.uses_audio:  # text-only baseline: h_w0 alone
+            cls_state = encoded["text_last_hidden_state"][:, 0]
+            return {
+                "audio_mean": None,
+                "text_mean": masked_mean(encoded["text_last_hidden_state"], text_mask),
+                "fused_output": cls_state,
+            }
         pooling = self.config.audio_layer_pooling
         if pooling == "last" or self.config.num_cross_layers == 0:
             audio_states = encoded["audio_last_hidden_state"]
@@ -509,6 +534,8 @@ class CMTModel(CMTPreTrainedModel):
         else:  # an index among the cross-modal layers, 1-based (negative from the last)
             audio_states = encoded["audio_hidden_states"][pooling if pooling > 0 else pooling]
         audio_mean = masked_mean(audio_states, audio_mask)  # (batch, d_a)
+        if not self.uses_text:  # audio-only baseline: h̄_a alone
+            return {"audio_mean": audio_mean, "text_mean": None, "fused_output": audio_mean}
         text_mean = masked_mean(encoded["text_last_hidden_state"], text_mask)  # (batch, d_w)
         cls_state = encoded["text_last_hidden_state"][:, 0]  # (batch, d_w): h_w0, the <s>/[CLS] token
         return {
@@ -542,20 +569,31 @@ class CMTModel(CMTPreTrainedModel):
         )
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         self._check_inputs(input_ids, attention_mask, input_values, audio_attention_mask)
-        if attention_mask is None:
-            attention_mask = torch.ones_like(input_ids)
-
-        text_states = self.embed_text(input_ids, attention_mask)  # e_w: (batch, tokens, d_w)
-        audio_states, frame_mask = self.embed_audio(input_values, audio_attention_mask)  # e_a: (batch, frames, d_a)
-        encoded = self.encoder(
-            text_states,
-            audio_states,
-            attention_mask,
-            frame_mask,
-            output_hidden_states=output_hidden_states,
-            output_attentions=output_attentions,
-            need_all_audio_states=self.config.audio_layer_pooling not in ("last",),
-        )
+        text_states = audio_states = frame_mask = None
+        if self.uses_text:
+            attention_mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
+            text_states = self.embed_text(input_ids, attention_mask)  # e_w: (batch, tokens, d_w)
+        if self.uses_audio:
+            audio_states, frame_mask = self.embed_audio(
+                input_values, audio_attention_mask
+            )  # e_a: (batch, frames, d_a)
+        if self.uses_text and self.uses_audio:
+            encoded = self.encoder(
+                text_states,
+                audio_states,
+                attention_mask,
+                frame_mask,
+                output_hidden_states=output_hidden_states,
+                output_attentions=output_attentions,
+                need_all_audio_states=self.config.audio_layer_pooling != "last",
+            )
+        else:  # single-modal baseline: the backbone output is the final representation
+            encoded = {
+                "text_last_hidden_state": text_states,
+                "audio_last_hidden_state": audio_states,
+                "text_hidden_states": (text_states,) if self.uses_text else None,
+                "audio_hidden_states": (audio_states,) if self.uses_audio else None,
+            }
         fused = self.fuse(encoded, attention_mask, frame_mask)
         if not output_hidden_states:
             encoded["text_hidden_states"] = encoded["audio_hidden_states"] = None
@@ -585,7 +623,7 @@ class CMTForSequenceClassification(CMTPreTrainedModel):
         self.cmt = CMTModel(config)
         dropout = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
         self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(audio_dim + text_dim, config.num_labels)
+        self.classifier = nn.Linear(self.cmt.fused_size, config.num_labels)
         self.post_init()
 
     def _problem_type(self, labels: torch.Tensor) -> str:
@@ -648,11 +686,10 @@ class CMTForSequenceClassification(CMTPreTrainedModel):
             return_dict=True,
         )
         logits = self.classifier(self.dropout(outputs.fused_output))  # (batch, num_labels)
-        ortho_loss = (
-            orthogonality_loss(outputs.audio_mean, outputs.text_mean)
-            if outputs.audio_mean.shape[-1] == outputs.text_mean.shape[-1]
-            else None
-        )
+        ortho_loss = None
+        if outputs.audio_mean is not None and outputs.text_mean is not None:
+            if outputs.audio_mean.shape[-1] == outputs.text_mean.shape[-1]:
+                ortho_loss = orthogonality_loss(outputs.audio_mean, outputs.text_mean)
         loss = task_loss = None
         if labels is not None:
             task_loss = self.task_loss(logits, labels)
@@ -709,6 +746,8 @@ class CMTForPreTraining(CMTPreTrainedModel):
     """
 
     def __init__(self, config: CMTConfig):
+        if config.modalities != "audio_text":
+            raise ValueError(f"Cross-modal pretraining needs both modalities, got modalities={config.modalities!r}.")
         super().__init__(config)
         audio_dim = config.audio_config.hidden_size
         self.cmt = CMTModel(config)

@@ -459,9 +459,9 @@ def test_bert_text_backbone_of_another_width(tester):
 def test_bad_inputs_name_the_argument_and_shapes(tester):
     model = CMTModel(tester.get_config()).eval()
     inputs = tester.prepare_inputs()
-    with pytest.raises(ValueError, match="input_values is missing"):
+    with pytest.raises(ValueError, match="needs input_values, which is missing"):
         model(input_ids=inputs["input_ids"])
-    with pytest.raises(ValueError, match="input_ids is missing"):
+    with pytest.raises(ValueError, match="needs input_ids, which is missing"):
         model(input_values=inputs["input_values"])
     with pytest.raises(ValueError, match=r"batch sizes differ.*\(3, 9\).*\(2, 1200\)"):
         model(input_ids=inputs["input_ids"], input_values=inputs["input_values"][:2])
@@ -476,3 +476,22 @@ def test_bad_inputs_name_the_argument_and_shapes(tester):
     short["audio_attention_mask"][1, 10:] = 0
     with pytest.raises(ValueError, match=r"batch item\(s\) \[1\] has \[10\] valid samples.*receptive field \(20"):
         model(**short)
+
+
+@pytest.mark.parametrize("modalities", ["text", "audio"])
+def test_single_modal_baselines(tester, modalities):
+    config = tester.get_config(modalities=modalities, num_cross_layers=0, ortho_loss_weight=0.0)
+    model = CMTForSequenceClassification(config).eval()
+    assert (model.cmt.text_model is None) == (modalities == "audio")
+    assert (model.cmt.audio_model is None) == (modalities == "text")
+    assert model.classifier.in_features == 32
+    inputs = tester.prepare_inputs()
+    needed = ("input_ids", "attention_mask") if modalities == "text" else ("input_values", "audio_attention_mask")
+    out = model(**{k: inputs[k] for k in needed}, labels=torch.tensor([0, 1, 2]), output_hidden_states=True)
+    assert out.ortho_loss is None and torch.allclose(out.loss, out.task_loss)
+    if modalities == "text":  # RoBERTa baseline: h_w0 of the backbone
+        assert torch.equal(out.fused_output, out.text_hidden_states[0][:, 0])
+    else:  # HuBERT baseline: backbone frames averaged
+        assert torch.allclose(out.fused_output, out.audio_hidden_states[0].mean(1), atol=1e-6)
+    with pytest.raises(ValueError, match="single-modal model"):
+        tester.get_config(modalities=modalities)
