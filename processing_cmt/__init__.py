@@ -3,15 +3,73 @@ from transformers import AutoProcessor
 from configuration_cmt import CMTConfig
 
 from .audio_utils import load_audio, load_audio_segment
+from .data_collator import (
+    DataCollatorForCMT,
+    DataCollatorForCMTPretraining,
+    compute_span_mask,
+    pad_cmt_features,
+    recover_unmasked_input_ids,
+)
+from .datasets_cmt import (
+    IEMOCAP_EXCLUDED_LABELS,
+    IEMOCAP_LABEL_MAP,
+    IEMOCAP_LABEL_NAMES,
+    MOSEI_EMOTION_NAMES,
+    BuildReport,
+    iemocap_validation_speaker,
+    load_iemocap,
+    load_librispeech,
+    load_mosei,
+    load_mosei_folds,
+    load_mosei_mmsa,
+    load_speech_text_corpus,
+    normalize_transcript,
+)
+from .metrics import (
+    aggregate_results,
+    compute_sa_metrics,
+    compute_ser_metrics,
+    format_mean_std,
+    format_results,
+    sa_metrics,
+    ser_confusion_matrix,
+    ser_metrics,
+)
 from .processing_cmt import DEFAULT_AUDIO_CHECKPOINT, DEFAULT_TEXT_CHECKPOINT, CMTProcessor
 
 
 AutoProcessor.register(CMTConfig, CMTProcessor, exist_ok=True)
 
 __all__ = [
+    "BuildReport",
     "CMTProcessor",
     "DEFAULT_AUDIO_CHECKPOINT",
     "DEFAULT_TEXT_CHECKPOINT",
+    "DataCollatorForCMT",
+    "DataCollatorForCMTPretraining",
+    "IEMOCAP_EXCLUDED_LABELS",
+    "IEMOCAP_LABEL_MAP",
+    "IEMOCAP_LABEL_NAMES",
+    "MOSEI_EMOTION_NAMES",
+    "aggregate_results",
+    "compute_sa_metrics",
+    "compute_ser_metrics",
+    "compute_span_mask",
+    "format_mean_std",
+    "format_results",
+    "iemocap_validation_speaker",
     "load_audio",
     "load_audio_segment",
+    "load_iemocap",
+    "load_librispeech",
+    "load_mosei",
+    "load_mosei_folds",
+    "load_mosei_mmsa",
+    "load_speech_text_corpus",
+    "normalize_transcript",
+    "pad_cmt_features",
+    "recover_unmasked_input_ids",
+    "sa_metrics",
+    "ser_confusion_matrix",
+    "ser_metrics",
 ]

@@ -21,7 +21,6 @@ import numpy as np
 
 __all__ = [
     "CMTMetric",
-    "IEMOCAP_LABEL_NAMES",
     "aggregate_results",
     "compute_sa_metrics",
     "compute_ser_metrics",
@@ -31,9 +30,6 @@ __all__ = [
     "ser_confusion_matrix",
     "ser_metrics",
 ]
-
-# The four classes of §4.1.1 in the order the IEMOCAP builder numbers them.
-IEMOCAP_LABEL_NAMES = ["angry", "happy", "neutral", "sad"]
 
 # CMU-MOSEI sentiment scores are averages of annotations on [-3, 3].
 SENTIMENT_RANGE = (-3.0, 3.0)
@@ -219,8 +215,8 @@ def ser_metrics(
         labels (`np.ndarray`):
             True class ids `(N,)`.
         label_names (`list[str]`, *optional*):
-            Class names in id order (e.g. `IEMOCAP_LABEL_NAMES`), used in the per-class keys. Defaults to `"0"`,
-            `"1"`, ...
+            Class names in id order (e.g. `processing_cmt.IEMOCAP_LABEL_NAMES`), used in the per-class keys.
+            Defaults to `"0"`, `"1"`, ...
         num_labels (`int`, *optional*):
             Number of classes when neither logits nor `label_names` say it; otherwise inferred from the largest id.
 
@@ -299,7 +295,7 @@ def ser_confusion_matrix(
 def compute_ser_metrics(eval_pred: Any, label_names: Sequence[str] | None = None) -> dict[str, float]:
     """
     [`ser_metrics`] as a Trainer `compute_metrics`: `Trainer(..., compute_metrics=partial(compute_ser_metrics,
-    label_names=IEMOCAP_LABEL_NAMES))`.
+    label_names=processing_cmt.IEMOCAP_LABEL_NAMES))`.
 
     Args:
         eval_pred (`EvalPrediction` or `tuple`):

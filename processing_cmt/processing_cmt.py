@@ -247,15 +247,16 @@ class CMTProcessor(ProcessorMixin):
                 Round the padded length up to a multiple of this.
 
         Returns:
-            `dict` with `input_values` (float32, `(batch, samples)`) and `audio_attention_mask` (int64, 1 on valid
-            samples).
+            `dict` with `input_values` (float32, `(batch, samples)`) and `audio_attention_mask` (int32, as the
+            feature extractor and `pad_cmt_features` give it; 1 on valid samples).
         """
         if len(waveforms) == 0:
             raise ValueError("pad_audio got no waveforms.")
         if self.feature_extractor.padding_side != "right":
             # The model reads valid lengths off the mask as a prefix (`audio_frame_lengths`), so only right padding.
             raise ValueError(
-                f"CMT pads audio on the right; the feature extractor has padding_side={self.feature_extractor.padding_side!r}."
+                "CMT pads audio on the right; the feature extractor has "
+                f"padding_side={self.feature_extractor.padding_side!r}."
             )
         arrays = []
         for index, waveform in enumerate(waveforms):
@@ -269,7 +270,7 @@ class CMTProcessor(ProcessorMixin):
         if pad_to_multiple_of:
             length = -(-length // pad_to_multiple_of) * pad_to_multiple_of
         input_values = np.full((len(arrays), length), self.feature_extractor.padding_value, dtype=np.float32)
-        audio_attention_mask = np.zeros((len(arrays), length), dtype=np.int64)
+        audio_attention_mask = np.zeros((len(arrays), length), dtype=np.int32)
         for row, array in enumerate(arrays):
             input_values[row, : len(array)] = array
             audio_attention_mask[row, : len(array)] = 1

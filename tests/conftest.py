@@ -110,7 +110,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def tiny_tokenizer(tmp_path_factory):
-    """A RoBERTa-style byte-level BPE `RobertaTokenizerFast` trained offline (ids documented in the module docstring)."""
+    """A RoBERTa-style byte-level BPE `RobertaTokenizerFast` trained offline (ids: see the module docstring)."""
     from tokenizers import ByteLevelBPETokenizer
     from transformers import RobertaTokenizerFast
 

@@ -16,8 +16,8 @@ from sklearn.metrics import (
 )
 from transformers import EvalPrediction
 
+from processing_cmt import IEMOCAP_LABEL_NAMES
 from processing_cmt.metrics import (
-    IEMOCAP_LABEL_NAMES,
     aggregate_results,
     compute_sa_metrics,
     compute_ser_metrics,

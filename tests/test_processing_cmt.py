@@ -455,3 +455,19 @@ def test_processor_from_text_audio_pretrained(tiny_tokenizer, tmp_path):
     assert processor.tokenizer.get_vocab() == tiny_tokenizer.get_vocab()
     batch = processor(text="hi there", audio={"array": synthetic_waveform(0.5, SR), "sampling_rate": SR})
     assert len(batch["input_values"][0]) == 4000  # resampled to the extractor's 8 kHz
+
+
+def test_processor_unpadded_then_collator_padding_equals_padded(tiny_processor):
+    from processing_cmt import pad_cmt_features
+
+    waves = _waves()
+    unpadded = tiny_processor(text=TEXTS, audio=waves, sampling_rate=SR, padding=False)
+    features = [
+        {"input_ids": ids, "input_values": values}
+        for ids, values in zip(unpadded["input_ids"], unpadded["input_values"])
+    ]
+    collated = pad_cmt_features(features, pad_token_id=tiny_processor.tokenizer.pad_token_id)
+    padded = tiny_processor(text=TEXTS, audio=waves, sampling_rate=SR, return_tensors="pt")
+    assert padded["audio_attention_mask"].dtype == collated["audio_attention_mask"].dtype == torch.int32
+    for key in ["input_ids", "attention_mask", "input_values", "audio_attention_mask"]:
+        torch.testing.assert_close(collated[key], padded[key])
