@@ -16,6 +16,7 @@ Every builder returns a `datasets.DatasetDict` with explicit `datasets.Features`
 """
 
 import csv
+import dataclasses
 import json
 import logging
 import os
@@ -418,9 +419,10 @@ def _prepare_speech_text_split(
             f"Split {split!r} has no column(s) {missing}; its columns are {dataset.column_names}. Pass "
             "`audio_column=`/`text_column=` to name yours."
         )
-    if isinstance(dataset.features[audio_column], Audio):
+    feature = dataset.features[audio_column]
+    if isinstance(feature, Audio) and feature.decode:
         # Decoding through datasets needs torchcodec + FFmpeg; keep {"path", "bytes"} for our own decoder.
-        dataset = dataset.cast_column(audio_column, Audio(decode=False))
+        dataset = dataset.cast_column(audio_column, dataclasses.replace(feature, decode=False))
     id_column = "id" if "id" in dataset.column_names else None
 
     keep, texts = [], []
@@ -544,13 +546,13 @@ _IEMOCAP_LAYOUT = (
 )
 # `Ses01F_impro01_F000`: session 01, dialog `Ses01F_impro01`, spoken by the session's Female actor (the `F` of
 # `F000`; the `F` of `Ses01F` only says which actor wore the motion-capture markers).
-_IEMOCAP_UTTERANCE_RE = re.compile(r"^(?P<dialog>Ses(?P<session>\d{2})[FM]_\S+)_(?P<gender>[FM])\d{3}$")
+_IEMOCAP_UTTERANCE_RE = re.compile(r"^(?P<dialog>Ses(?P<session>\d{2})[FM]_\S+)_(?P<gender>[FM])\d{3,}$")
 # `[6.2901 - 8.2357]\tSes01F_impro01_F000\tneu\t[2.5000, 2.5000, 2.5000]`
 _IEMOCAP_EVALUATION_RE = re.compile(
     r"^\[\s*(?P<start>[\d.]+)\s*-\s*(?P<end>[\d.]+)\s*\]\s+(?P<id>\S+)\s+(?P<label>\S+)\s+\[(?P<vad>[^\]]*)\]"
 )
 # `Ses01F_impro01_F000 [006.2901-008.2357]: Excuse me.`
-_IEMOCAP_TRANSCRIPT_RE = re.compile(r"^(?P<id>\S+)\s+\[[^\]]*\]:?\s?(?P<text>.*)$")
+_IEMOCAP_TRANSCRIPT_RE = re.compile(r"^(?P<id>[^\s\[:]+)\s*\[[^\]]*\]:?\s?(?P<text>.*)$")
 
 IEMOCAP_FOLDS = (1, 2, 3, 4, 5)
 
@@ -669,7 +671,8 @@ def _read_iemocap(root: Path, label_map: Mapping[str, str], label_names: list[st
             ):
                 match = _IEMOCAP_UTTERANCE_RE.match(utterance_id)
                 if match is None:
-                    raise ValueError(f"{evaluation_file}: {utterance_id!r} is not an IEMOCAP utterance id.")
+                    report.skip("unrecognised utterance id", f"{evaluation_file.name}:{utterance_id}")
+                    continue
                 if utterance_id in seen:
                     report.skip("duplicate utterance id", utterance_id)
                     continue
