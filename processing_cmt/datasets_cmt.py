@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import soundfile as sf
 from datasets import Audio, ClassLabel, Dataset, DatasetDict, Features, List, Value, load_from_disk
 
@@ -405,6 +407,33 @@ def _read_manifest(path: Path, audio_column: str, text_column: str) -> Dataset:
     return Dataset.from_list(rows, features=features)
 
 
+def _audio_present(column: pa.Array, audio_column: str, split: str) -> list[bool]:
+    """Whether each row's audio can be read: an existing file path, embedded bytes, or a non-empty sample array."""
+
+    def exists(paths: list[str | None]) -> list[bool]:
+        return [bool(path) and Path(path).is_file() for path in paths]
+
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return exists(column.to_pylist())
+    if pa.types.is_struct(column.type):
+        names = {column.type.field(i).name for i in range(column.type.num_fields)}
+        if "bytes" in names or "path" in names:
+            has_bytes = column.field("bytes").is_valid().to_pylist() if "bytes" in names else [False] * len(column)
+            paths = column.field("path").to_pylist() if "path" in names else [None] * len(column)
+            return [embedded or found for embedded, found in zip(has_bytes, exists(paths))]
+        if "array" in names:
+            arrays = column.field("array")
+            return [valid and size > 0 for valid, size in zip(arrays.is_valid().to_pylist(), _list_sizes(arrays))]
+    raise ValueError(
+        f"Split {split!r}: audio column {audio_column!r} has type {column.type}; expected file paths (strings), an "
+        "`Audio` column or {'array', 'sampling_rate'} dicts."
+    )
+
+
+def _list_sizes(array: pa.Array) -> list[int]:
+    return [0 if size is None else size for size in pc.list_value_length(array).to_pylist()]
+
+
 def _prepare_speech_text_split(
     dataset: Dataset,
     split: str,
@@ -427,26 +456,28 @@ def _prepare_speech_text_split(
 
     keep, texts = [], []
     columns = [audio_column, text_column] + ([id_column] if id_column else [])
-    for index, row in enumerate(dataset.select_columns(columns)):
-        item_id = f"{split}[{index}]" if id_column is None else str(row[id_column])
-        audio, text = row[audio_column], row[text_column]
-        if isinstance(audio, Mapping):
-            path = audio.get("path")
-            has_audio = audio.get("bytes") is not None or (path is not None and Path(path).is_file())
-        else:
-            has_audio = isinstance(audio, str) and bool(audio) and Path(audio).is_file()
-        if not has_audio:
-            report.skip("missing audio file", item_id)
-            continue
-        if not isinstance(text, str) or not text.strip():
-            report.skip("missing transcript" if not isinstance(text, str) else "empty transcript", item_id)
-            continue
-        text = normalizer(text) if normalizer is not None else " ".join(text.split())
-        if not text:
-            report.skip("empty transcript", item_id)
-            continue
-        keep.append(index)
-        texts.append(text)
+    offset = 0
+    # Arrow batches: embedded audio bytes are only tested for null, never copied into Python.
+    for batch in dataset.select_columns(columns).with_format("arrow").iter(batch_size=10_000):
+        has_audio = _audio_present(batch.column(audio_column).combine_chunks(), audio_column, split)
+        text_values = batch.column(text_column).to_pylist()
+        ids = batch.column(id_column).to_pylist() if id_column else None
+        for position, (present, text) in enumerate(zip(has_audio, text_values)):
+            index = offset + position
+            item_id = f"{split}[{index}]" if ids is None else str(ids[position])
+            if not present:
+                report.skip("missing audio file", item_id)
+                continue
+            if not isinstance(text, str):
+                report.skip("missing transcript", item_id)
+                continue
+            text = normalizer(text) if normalizer is not None else " ".join(text.split())
+            if not text:
+                report.skip("empty transcript", item_id)
+                continue
+            keep.append(index)
+            texts.append(text)
+        offset += batch.num_rows
 
     if len(keep) < dataset.num_rows:
         dataset = dataset.select(keep)

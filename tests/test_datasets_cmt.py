@@ -196,6 +196,27 @@ def test_speech_text_hf_dataset(tmp_path):
         load_speech_text_corpus(tmp_path)
 
 
+def test_speech_text_in_memory_arrays_and_bad_columns():
+    source = Dataset.from_dict(
+        {
+            "audio": [
+                {"array": [0.1, -0.2, 0.3], "sampling_rate": 16000},
+                {"array": [], "sampling_rate": 16000},
+                {"array": [0.5], "sampling_rate": 8000},
+            ],
+            "text": ["ONE", "TWO", None],
+        }
+    )
+    dataset, report = load_speech_text_corpus(source, return_report=True)
+    assert dataset["train"]["text"] == ["One"]
+    assert dataset["train"][0]["audio"]["array"] == pytest.approx([0.1, -0.2, 0.3])
+    assert report.skipped_examples == {"missing audio file": ["train[1]"], "missing transcript": ["train[2]"]}
+    with pytest.raises(ValueError, match="audio column 'audio' has type int64"):
+        load_speech_text_corpus(Dataset.from_dict({"audio": [1], "text": ["a"]}))
+    with pytest.raises(ValueError, match="must be a path, a Dataset or a DatasetDict"):
+        load_speech_text_corpus([{"audio": "a.wav", "text": "a"}])
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # IEMOCAP
 # ---------------------------------------------------------------------------------------------------------------------
