@@ -343,7 +343,7 @@ def load_librispeech(
 
     Returns:
         `DatasetDict` (and the `BuildReport` if `return_report`): columns `id` (`"19-198-0001"`), `audio` (absolute
-        path of the FLAC file), `text`, `speaker_id`, `chapter_id`, `gender` (`"F"`/`"M"`, empty without
+        path of the FLAC file), `text`, `speaker_id`, `chapter_id`, `gender` (`"F"`/`"M"`, `None` without
         `SPEAKERS.TXT`) and `subset`. Utterances without a FLAC file or without a transcript line are skipped and
         reported.
 
@@ -508,7 +508,8 @@ def load_speech_text_corpus(
             - a folder written by `save_to_disk` (read with `datasets.load_from_disk`);
             - a `Dataset` (becomes the `"train"` split) or `DatasetDict` already loaded, e.g. with
               `load_dataset("openslr/librispeech_asr", ...)`. A `datasets.Audio` column is read undecoded
-              (`{"path", "bytes"}` dicts, for `load_audio`), other audio columns must hold file paths.
+              (`{"path", "bytes"}` dicts, for `load_audio`); other audio columns must hold file paths or
+              `{"array", "sampling_rate"}` dicts.
         audio_column (`str`, *optional*, defaults to `"audio"`):
             Column holding the audio; renamed to `audio`.
         text_column (`str`, *optional*, defaults to `"text"`):

@@ -130,6 +130,11 @@ def test_librispeech_subset_selection_and_raw_text(tmp_path):
     with pytest.raises(ValueError, match="train-clean-999.*available"):
         load_librispeech(librispeech, ["train-clean-999"])
 
+    (librispeech / "SPEAKERS.TXT").unlink()
+    dataset, report = load_librispeech(librispeech, "test-clean", return_report=True)
+    assert dataset["train"]["gender"] == [None]
+    assert any("SPEAKERS.TXT" in note for note in report.notes)
+
 
 def test_librispeech_bad_roots(tmp_path):
     with pytest.raises(ValueError, match="not a directory.*LibriSpeech/<subset>"):
