@@ -53,10 +53,11 @@ def _length_mask(lengths: list[int], padded_length: int, dtype) -> torch.Tensor:
 
 def _check_unpadded(feature: Mapping[str, Any], mask_key: str, length: int, index: int):
     mask = feature.get(mask_key)
-    if mask is not None and int(np.asarray(mask).sum()) != length:
+    valid = None if mask is None else int(np.asarray(mask).sum())
+    if valid is not None and valid != length:
         raise ValueError(
-            f"Example {index}: `{mask_key}` has zeros, so its inputs are already padded; collators expect unpadded "
-            "examples (tokenise and extract features without padding)."
+            f"Example {index}: `{mask_key}` marks {valid} of its {length} positions as valid, so the example is "
+            "already padded; collators expect unpadded examples (tokenise and extract features without padding)."
         )
 
 

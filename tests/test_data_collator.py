@@ -386,3 +386,22 @@ def test_pretraining_collator_time_per_batch(tiny_tokenizer, tiny_feature_extrac
         f"{reference * 1000:.1f} ms"
     )
     assert batch["mask_time_indices"].shape[0] == 64
+
+
+def test_dataloader_workers_get_their_own_masks(tiny_tokenizer, tiny_feature_extractor):
+    """Each DataLoader worker reseeds with `seed + worker_id`: identical inputs, different masks; reruns reproduce."""
+    features = make_features(tiny_tokenizer, tiny_feature_extractor, 4)
+    collator = DataCollatorForCMTPretraining(tiny_tokenizer, TINY_AUDIO_CONFIG, seed=11)
+
+    def masks():
+        # Four identical batches; workers 0 and 1 take turns.
+        loader = torch.utils.data.DataLoader(features * 4, batch_size=4, collate_fn=collator, num_workers=2)
+        return [batch["mask_time_indices"] for batch in loader]
+
+    first = masks()
+    assert not torch.equal(first[0], first[1]), "both workers drew the same masks"
+    assert torch.equal(
+        first[0],
+        DataCollatorForCMTPretraining(tiny_tokenizer, TINY_AUDIO_CONFIG, seed=11)(features)["mask_time_indices"],
+    ), "worker 0 uses the seed itself"
+    assert all(torch.equal(a, b) for a, b in zip(first, masks()))
