@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import TINY_CORPUS
+from test_codebook import tiny_hubert_config
 from transformers import HubertConfig
 
 from configuration_cmt import audio_frame_lengths
@@ -20,15 +21,7 @@ from processing_cmt.data_collator import (
 
 
 # conv stack of the tiny backbone: kernel (10, 3), stride (5, 2) -> 10 samples per frame, receptive field 20 samples.
-TINY_AUDIO_CONFIG = HubertConfig(
-    hidden_size=32,
-    num_hidden_layers=2,
-    num_attention_heads=2,
-    intermediate_size=37,
-    conv_dim=[16, 16],
-    conv_kernel=[10, 3],
-    conv_stride=[5, 2],
-)
+TINY_AUDIO_CONFIG = tiny_hubert_config()
 # HuBERT's real feature encoder (20 ms frames at 16 kHz, receptive field 400 samples).
 HUBERT_AUDIO_CONFIG = HubertConfig()
 
