@@ -1,8 +1,17 @@
-from transformers import AutoProcessor
+from transformers import AutoModelForSequenceClassification, AutoProcessor
+from transformers.pipelines import PIPELINE_REGISTRY
 
 from configuration_cmt import CMTConfig
 
 from .audio_utils import load_audio, load_audio_segment
+from .codebook import (
+    assign_codes,
+    extract_frame_features,
+    fit_codebook,
+    label_audio_codes,
+    load_codebook,
+    save_codebook,
+)
 from .data_collator import (
     DataCollatorForCMT,
     DataCollatorForCMTPretraining,
@@ -35,12 +44,20 @@ from .metrics import (
     ser_confusion_matrix,
     ser_metrics,
 )
+from .pipeline_cmt import PIPELINE_TASK, AudioTextSentimentPipeline, sentiment_label
 from .processing_cmt import DEFAULT_AUDIO_CHECKPOINT, DEFAULT_TEXT_CHECKPOINT, CMTProcessor
 
 
 AutoProcessor.register(CMTConfig, CMTProcessor, exist_ok=True)
+PIPELINE_REGISTRY.register_pipeline(
+    PIPELINE_TASK,
+    pipeline_class=AudioTextSentimentPipeline,
+    pt_model=AutoModelForSequenceClassification,
+    type="multimodal",
+)
 
 __all__ = [
+    "AudioTextSentimentPipeline",
     "BuildReport",
     "CMTProcessor",
     "DEFAULT_AUDIO_CHECKPOINT",
@@ -50,16 +67,22 @@ __all__ = [
     "IEMOCAP_EXCLUDED_LABELS",
     "IEMOCAP_LABEL_MAP",
     "IEMOCAP_LABEL_NAMES",
+    "PIPELINE_TASK",
     "MOSEI_EMOTION_NAMES",
     "aggregate_results",
+    "assign_codes",
     "compute_sa_metrics",
     "compute_ser_metrics",
     "compute_span_mask",
+    "extract_frame_features",
+    "fit_codebook",
     "format_mean_std",
     "format_results",
     "iemocap_validation_speaker",
+    "label_audio_codes",
     "load_audio",
     "load_audio_segment",
+    "load_codebook",
     "load_iemocap",
     "load_librispeech",
     "load_mosei",
@@ -70,6 +93,8 @@ __all__ = [
     "pad_cmt_features",
     "recover_unmasked_input_ids",
     "sa_metrics",
+    "save_codebook",
+    "sentiment_label",
     "ser_confusion_matrix",
     "ser_metrics",
 ]
