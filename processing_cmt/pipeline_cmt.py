@@ -4,8 +4,8 @@
 Paper: "Cross-modal pretrained transformer for audio-text emotion and sentiment" (`shared/paper/cmt-paper.txt`), §3.4.
 
 The task is registered with transformers' `PIPELINE_REGISTRY` when `processing_cmt` is imported. The model is
-loaded through `AutoModelForSequenceClassification`, so `import modeling_cmt` (which registers the CMT classes) must
-come first when loading from a folder or the Hub.
+loaded through `AutoModelForSequenceClassification`, so `import modeling_cmt` (which registers the CMT classes) is
+needed too when loading from a folder or the Hub.
 """
 
 import os
@@ -133,7 +133,7 @@ class AudioTextSentimentPipeline(Pipeline):
     Example:
 
     ```python
-    >>> import modeling_cmt  # registers the CMT models with the Auto classes
+    >>> import modeling_cmt, processing_cmt  # register the CMT models, processor and this task
     >>> from transformers import pipeline
 
     >>> classifier = pipeline("audio-text-sentiment", model="path/to/cmt-iemocap")
@@ -172,6 +172,8 @@ class AudioTextSentimentPipeline(Pipeline):
                 f"{PIPELINE_TASK} needs a CMTProcessor (`processor=`, or saved beside the model with "
                 f"`processor.save_pretrained`), got {type(self.processor).__name__}."
             )
+        if self.tokenizer.pad_token_id is None:
+            raise ValueError(f"The processor's tokenizer ({type(self.tokenizer).__name__}) has no pad token.")
         config = self.model.config
         if getattr(config, "model_type", None) != CMTConfig.model_type:
             raise ValueError(
@@ -354,6 +356,8 @@ class AudioTextSentimentPipeline(Pipeline):
                 )
             text = transcript = self._transcribe(asr_model, waveform, name)
 
+        # The processor re-reads the decoded waveform (a cheap finiteness check, no resampling) so that text and
+        # audio go through exactly the code that prepared the training data.
         try:
             encoded = self.processor(
                 text=text,

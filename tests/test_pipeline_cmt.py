@@ -32,7 +32,7 @@ from transformers import (
 from transformers.pipelines import PIPELINE_REGISTRY
 
 from modeling_cmt import CMTForSequenceClassification, CMTForSequenceRegression, CMTModel
-from processing_cmt import AudioTextSentimentPipeline, sa_metrics, sentiment_label
+from processing_cmt import AudioTextSentimentPipeline, load_audio, sa_metrics, sentiment_label
 
 
 SR = 16000
@@ -153,6 +153,16 @@ def test_resamples_to_the_processor_rate(pipe, classifier, tiny_processor):
     text = TINY_CORPUS[4]
     result = pipe({"audio": waveform, "sampling_rate": 8000, "text": text}, top_k=None)
     batch = tiny_processor(text=text, audio=waveform, sampling_rate=8000, return_tensors="pt")
+    with torch.no_grad():
+        expected = torch.softmax(classifier(**batch).logits[0], -1)
+    assert_same_scores(result, expected)
+
+
+def test_max_audio_seconds_keeps_the_start(pipe, classifier, tiny_processor, clips):
+    paths, texts = clips
+    result = pipe(str(paths[4]), text=texts[4], max_audio_seconds=0.1, top_k=None)
+    start = load_audio(paths[4], SR)[: int(0.1 * SR)]
+    batch = tiny_processor(text=texts[4], audio=start, sampling_rate=SR, return_tensors="pt")
     with torch.no_grad():
         expected = torch.softmax(classifier(**batch).logits[0], -1)
     assert_same_scores(result, expected)
