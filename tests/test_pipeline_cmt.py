@@ -298,7 +298,11 @@ def tiny_asr(tmp_path, emit: str, sampling_rate: int = SR):
     torch.nn.init.zeros_(model.lm_head.bias)
     model.lm_head.bias.data[vocab[emit]] = 10.0
     return pipeline(
-        "automatic-speech-recognition", model=model, tokenizer=tokenizer, feature_extractor=feature_extractor
+        "automatic-speech-recognition",
+        model=model,
+        tokenizer=tokenizer,
+        feature_extractor=feature_extractor,
+        device="cpu",
     )
 
 
@@ -398,7 +402,9 @@ def test_bad_call_arguments(pipe, clips):
 
 @pytest.mark.parametrize("kind", ["classification", "regression"])
 def test_saved_folder_loads_with_the_task_name(kind, pipe, regressor, tiny_processor, clips, tmp_path):
-    source = pipe if kind == "classification" else pipeline(TASK, model=regressor, processor=tiny_processor)
+    source = (
+        pipe if kind == "classification" else pipeline(TASK, model=regressor, processor=tiny_processor, device="cpu")
+    )
     source.save_pretrained(tmp_path / "saved")
     assert "custom_pipelines" not in json.loads((tmp_path / "saved" / "config.json").read_text())
     loaded = pipeline(TASK, model=str(tmp_path / "saved"), device="cpu")
