@@ -8,7 +8,9 @@ feeds the task heads, trained with the orthogonality regulariser of Eq. (7)-(8) 
 text tokens (MLM) and audio frames (codeword prediction).
 """
 
+import importlib
 import inspect
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -340,6 +342,8 @@ class CMTPreTrainedModel(PreTrainedModel):
     _supports_sdpa = True
     _supports_flash_attn = False
     _no_split_modules = ["CMTCrossModalLayer"]
+    # the losses are per-batch means: let Trainer scale them for gradient accumulation
+    accepts_loss_kwargs = False
 
     def _init_weights(self, module):
         super()._init_weights(module)
@@ -404,6 +408,33 @@ class CMTPreTrainedModel(PreTrainedModel):
         for backbone in (self.base_model.text_model, self.base_model.audio_model):
             if backbone is not None:
                 backbone.requires_grad_(False)
+
+    def save_pretrained(self, save_directory: str | os.PathLike, is_main_process: bool = True, **kwargs):
+        """[`~transformers.PreTrainedModel.save_pretrained`], plus the flat remote-code modules and the config's
+        `auto_map` with which the folder loads with `trust_remote_code=True` where cmt is not installed
+        ([`~modeling_cmt.hub_cmt.export_remote_code`])."""
+        hub = _hub_module()
+        if hub is not None and is_main_process:
+            hub.export_remote_code(save_directory, self.config)
+        return super().save_pretrained(save_directory, is_main_process=is_main_process, **kwargs)
+
+    def push_to_hub(self, repo_id: str, *, model_card=None, **kwargs):
+        """[`~transformers.PreTrainedModel.push_to_hub`] with remote code and, when the repo has none, a CMT model card
+        as README.md (`model_card`, a `huggingface_hub.ModelCard`, replaces it); see
+        [`~modeling_cmt.hub_cmt.push_model_to_hub`]."""
+        hub = _hub_module()
+        if hub is None:
+            return super().push_to_hub(repo_id, **kwargs)
+        return hub.push_model_to_hub(self, repo_id, model_card=model_card, **kwargs)
+
+
+def _hub_module():
+    """`modeling_cmt.hub_cmt` when this file runs as the installed package. A flat copy loaded with
+    `trust_remote_code` gets None (and transformers' own saving): imported by name, so that transformers'
+    `check_imports` does not require cmt to be installed to load the copy."""
+    if __name__ != "modeling_cmt.modeling_cmt":
+        return None
+    return importlib.import_module("modeling_cmt.hub_cmt")
 
 
 def _backbone_kwargs(text_config) -> dict:

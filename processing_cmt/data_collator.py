@@ -8,7 +8,6 @@ in numpy/torch. Going through `tokenizer.pad` and `Wav2Vec2FeatureExtractor.pad`
 as a training step, and gives the same tensors (the tests check this).
 """
 
-import multiprocessing
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -351,8 +350,12 @@ class DataCollatorForCMTPretraining:
         audio_pad_to_multiple_of (`int`, *optional*):
             Pad the audio length, in samples, up to a multiple of this.
         seed (`int`, *optional*):
-            Seed of the collator's own `torch.Generator` (same seed, same masks). Each DataLoader worker reseeds it
-            with `seed + worker_id`. Without a seed the global torch RNG is used, so `transformers.set_seed` governs it.
+            Makes the masks reproducible. In the main process the k-th batch it collates is masked from a generator
+            seeded with (seed, k) alone, k counted by `num_batches`: a training run resumed after n batches sets
+            `num_batches = n` and draws exactly the masks of an uninterrupted run, whatever the data loader had
+            prefetched. In a DataLoader worker the generator is seeded once from `seed` and the worker's own seed,
+            which PyTorch draws anew every epoch from the main process's RNG (so `transformers.set_seed` fixes it,
+            and epochs differ). Without a seed the global torch RNG is used.
     """
 
     tokenizer: PreTrainedTokenizerBase
@@ -365,6 +368,7 @@ class DataCollatorForCMTPretraining:
     pad_to_multiple_of: int | None = None
     audio_pad_to_multiple_of: int | None = None
     seed: int | None = None
+    num_batches: int = field(default=0, init=False)
     generator: torch.Generator | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
@@ -388,14 +392,12 @@ class DataCollatorForCMTPretraining:
     def _rng(self) -> torch.Generator | None:
         if self.seed is None:
             return None
+        worker = torch.utils.data.get_worker_info()
+        if worker is None:  # main process: batch k is masked from (seed, k) alone
+            return torch.Generator().manual_seed((self.seed * 1_000_003 + self.num_batches) % 2**63)
         if self.generator is None or self._generator_pid != os.getpid():
-            # A DataLoader worker inherits a copy of the parent's generator; reseed it per worker so that workers
-            # do not produce identical masks (as transformers' DataCollatorForLanguageModeling does).
-            seed = self.seed
-            if multiprocessing.current_process().name != "MainProcess":
-                worker = torch.utils.data.get_worker_info()
-                seed += worker.id if worker is not None else 0
-            self.generator = torch.Generator().manual_seed(seed)
+            # a worker starts from a copy of the parent's collator; its seed differs per worker and per epoch
+            self.generator = torch.Generator().manual_seed((self.seed * 1_000_003 + worker.seed) % 2**63)
             self._generator_pid = os.getpid()
         return self.generator
 
@@ -451,6 +453,7 @@ class DataCollatorForCMTPretraining:
             features, self.tokenizer.pad_token_id, self.pad_to_multiple_of, self.audio_pad_to_multiple_of
         )
         generator = self._rng()
+        self.num_batches += 1
 
         batch["input_ids"], batch["labels"] = self.mask_tokens(batch["input_ids"], batch["attention_mask"], generator)
 

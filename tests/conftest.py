@@ -160,3 +160,22 @@ def write_wav():
 def wav_path(tmp_path):
     """A 0.5 s, 16 kHz mono synthetic WAV file."""
     return write_wav_file(tmp_path / "tone.wav")
+
+
+@pytest.fixture(scope="session")
+def tiny_backbones(tmp_path_factory, tiny_tokenizer, tiny_feature_extractor):
+    """Tiny pretrained-backbone folders as `from_pretrained` reads them: `{"text": dir, "audio": dir}`, the text one a
+    RoBERTa with the tiny tokenizer, the audio one a layer-norm HuBERT with its feature extractor."""
+    import torch
+    from test_modeling_cmt import CMTAudioModelTester, CMTTextModelTester
+    from transformers import HubertModel, RobertaModel
+
+    torch.manual_seed(0)
+    directory = tmp_path_factory.mktemp("tiny_backbones")
+    text_config = CMTTextModelTester(vocab_size=len(tiny_tokenizer)).get_config()
+    text_config.max_position_embeddings = tiny_tokenizer.model_max_length + 2
+    RobertaModel(text_config).save_pretrained(directory / "text")
+    tiny_tokenizer.save_pretrained(directory / "text")
+    HubertModel(CMTAudioModelTester().get_config()).save_pretrained(directory / "audio")
+    tiny_feature_extractor.save_pretrained(directory / "audio")
+    return {"text": directory / "text", "audio": directory / "audio"}

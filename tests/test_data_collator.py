@@ -382,19 +382,34 @@ def test_pretraining_collator_time_per_batch(tiny_tokenizer, tiny_feature_extrac
 
 
 def test_dataloader_workers_get_their_own_masks(tiny_tokenizer, tiny_feature_extractor):
-    """Each DataLoader worker reseeds with `seed + worker_id`: identical inputs, different masks; reruns reproduce."""
+    """Each DataLoader worker seeds from `seed` and its own per-epoch seed: identical inputs, different masks per
+    worker and per epoch; with the global RNG seeded (as `set_seed` does) reruns reproduce."""
     features = make_features(tiny_tokenizer, tiny_feature_extractor, 4)
     collator = DataCollatorForCMTPretraining(tiny_tokenizer, TINY_AUDIO_CONFIG, seed=11)
+    loader = torch.utils.data.DataLoader(features * 4, batch_size=4, collate_fn=collator, num_workers=2)
 
-    def masks():
+    def masks(global_seed):
         # Four identical batches; workers 0 and 1 take turns.
-        loader = torch.utils.data.DataLoader(features * 4, batch_size=4, collate_fn=collator, num_workers=2)
+        torch.manual_seed(global_seed)
         return [batch["mask_time_indices"] for batch in loader]
 
-    first = masks()
+    first = masks(0)
     assert not torch.equal(first[0], first[1]), "both workers drew the same masks"
-    assert torch.equal(
-        first[0],
-        DataCollatorForCMTPretraining(tiny_tokenizer, TINY_AUDIO_CONFIG, seed=11)(features)["mask_time_indices"],
-    ), "worker 0 uses the seed itself"
-    assert all(torch.equal(a, b) for a, b in zip(first, masks()))
+    assert not torch.equal(first[0], first[2]), "a worker repeated its masks"
+    next_epoch = [batch["mask_time_indices"] for batch in loader]
+    assert not torch.equal(first[0], next_epoch[0]), "the next epoch repeated the masks"
+    first = masks(0)
+    assert all(torch.equal(a, b) for a, b in zip(first, masks(0)))
+
+
+def test_main_process_masks_depend_on_seed_and_batch_index_only(tiny_tokenizer, tiny_feature_extractor):
+    """A run resumed after n batches sets `num_batches = n` and draws the masks of the uninterrupted run."""
+    features = make_features(tiny_tokenizer, tiny_feature_extractor, 8)
+    uninterrupted = DataCollatorForCMTPretraining(tiny_tokenizer, TINY_AUDIO_CONFIG, seed=3)
+    masks = [uninterrupted(features)["mask_time_indices"] for _ in range(4)]
+    assert not torch.equal(masks[2], masks[3])
+    resumed = DataCollatorForCMTPretraining(tiny_tokenizer, TINY_AUDIO_CONFIG, seed=3)
+    resumed.num_batches = 2
+    torch.manual_seed(123)  # the global RNG plays no part
+    assert torch.equal(resumed(features)["mask_time_indices"], masks[2])
+    assert torch.equal(resumed(features)["mask_time_indices"], masks[3])

@@ -1,0 +1,131 @@
+"""examples/run_pretraining.py end to end on tiny backbones and a generated LibriSpeech tree, run as a user runs it:
+`python examples/run_pretraining.py ...` and `accelerate launch --num_processes 2 --cpu ...` (§3.2.2, §4.2.1)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from corpus_fixtures import make_librispeech_tree
+
+from processing_cmt.codebook import fit_codebook, save_codebook
+
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "examples" / "run_pretraining.py"
+SENTENCES = [
+    "I AM SO HAPPY TO SEE YOU TODAY",
+    "THIS IS TERRIBLE I HATE IT",
+    "WHY WOULD YOU DO SOMETHING LIKE THAT",
+    "THE MOVIE WAS OKAY NOTHING SPECIAL",
+    "WHAT A WASTE OF TWO HOURS",
+    "MY FLIGHT GOT CANCELLED AGAIN",
+    "IT WAS A BEAUTIFUL WEDDING",
+    "THANK YOU SO MUCH FOR HELPING ME MOVE",
+]
+
+
+@pytest.fixture(scope="module")
+def pretraining_setup(tmp_path_factory, tiny_backbones):
+    root = tmp_path_factory.mktemp("pretraining")
+    utterances = [(f"19-198-{i:04d}", "train-clean-100", SENTENCES[i % len(SENTENCES)], True, True) for i in range(16)]
+    tree = make_librispeech_tree(root, utterances)
+    from datasets import Dataset
+
+    corpus = Dataset.from_dict({"audio": [str(u.flac) for u in tree.utterances]})
+    centroids, metadata = fit_codebook(corpus, tiny_backbones["audio"], layer=1, num_codewords=8, show_progress=False)
+    codebook = save_codebook(root / "codebook.safetensors", centroids, metadata)
+    return {"root": root, "librispeech": tree.root, "codebook": codebook, **tiny_backbones}
+
+
+def run_script(setup, output_dir, *extra, launcher=(sys.executable,)):
+    args = [
+        *launcher,
+        str(SCRIPT),
+        "--text_model", str(setup["text"]),
+        "--audio_model", str(setup["audio"]),
+        "--librispeech_root", str(setup["librispeech"]),
+        "--codebook", str(setup["codebook"]),
+        "--preset", "cmt-base",
+        "--config_overrides", "cross_intermediate_size=64",
+        "--output_dir", str(output_dir),
+        "--per_device_train_batch_size", "4",
+        "--learning_rate", "3e-3",
+        "--warmup_steps", "0",
+        "--logging_steps", "1",
+        "--report_to", "none",
+        "--dataloader_num_workers", "0",
+        "--seed", "7",
+        *extra,
+    ]  # fmt: skip
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'tests'}",
+        "OMP_NUM_THREADS": "1",
+    }
+    result = subprocess.run(args, capture_output=True, text=True, env=env, cwd=setup["root"], timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    return result
+
+
+def train_losses(output_dir) -> dict[int, dict]:
+    state = json.loads((Path(output_dir) / "trainer_state.json").read_text())
+    return {log["step"]: log for log in state["log_history"] if "loss" in log}
+
+
+def test_pretraining_learns_logs_both_losses_and_resumes_exactly(pretraining_setup):
+    output = pretraining_setup["root"] / "run"
+    result = run_script(pretraining_setup, output, "--max_steps", "30", "--save_steps", "15")
+    assert "Done: pretrain for 30 steps" in result.stdout
+    logs = train_losses(output)
+    assert sorted(logs) == list(range(1, 31))
+    for log in logs.values():  # L_tot = L_a + L_w, both logged
+        assert log["audio_mlm_loss"] > 0 and log["text_mlm_loss"] > 0
+    first = sum(logs[s]["loss"] for s in range(1, 6)) / 5
+    last = sum(logs[s]["loss"] for s in range(26, 31)) / 5
+    assert last < first - 0.5, (first, last)
+    assert (output / "model.safetensors").exists() and (output / "processor_config.json").exists()
+
+    # resuming from the step-15 checkpoint gives the same loss curve as the uninterrupted run
+    resumed = pretraining_setup["root"] / "resumed"
+    shutil.copytree(output / "checkpoint-15", resumed / "checkpoint-15")
+    run_script(
+        pretraining_setup, resumed, "--max_steps", "30", "--save_steps", "15",
+        "--resume_from_checkpoint", str(resumed / "checkpoint-15"),
+    )  # fmt: skip
+    resumed_logs = train_losses(resumed)
+    for step in range(16, 31):
+        assert resumed_logs[step]["loss"] == pytest.approx(logs[step]["loss"], abs=1e-4), step
+
+
+def test_distributed_pretraining_under_accelerate_launch_then_tapt(pretraining_setup):
+    output = pretraining_setup["root"] / "ddp"
+    # accelerate 1.x starts several CPU processes through its torchrun path (`--multi_gpu`) with the script's
+    # `--use_cpu`; its `--cpu` flag with `--num_processes 2` starts a single process.
+    launcher = ("accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+                "--mixed_precision", "no", "--dynamo_backend", "no")  # fmt: skip
+    result = run_script(pretraining_setup, output, "--max_steps", "2", "--use_cpu", launcher=launcher)
+    assert "Done: pretrain for 2 steps" in result.stdout
+    assert "effective batch size 8 (4 per device x 1 accumulation x 2 processes)" in result.stdout + result.stderr
+
+    # TAPT continues the checkpoint on the downstream task's corpus, here any corpus given as a CSV manifest
+    manifest = pretraining_setup["root"] / "task.csv"
+    flacs = sorted(Path(pretraining_setup["librispeech"]).rglob("*.flac"))[:6]
+    manifest.write_text("audio,text\n" + "".join(f"{p},I can't believe it happened again\n" for p in flacs))
+    tapt = pretraining_setup["root"] / "tapt"
+    result = run_script(
+        pretraining_setup, tapt, "--stage", "tapt", "--model_name_or_path", str(output), "--corpus", str(manifest),
+        "--librispeech_root", "", "--max_steps", "2",
+    )  # fmt: skip
+    assert "Done: tapt for 2 steps" in result.stdout
+
+
+def test_tapt_without_checkpoint_is_refused(pretraining_setup):
+    args = [sys.executable, str(SCRIPT), "--stage", "tapt", "--output_dir", str(pretraining_setup["root"] / "x"),
+            "--corpus", "whatever.csv"]  # fmt: skip
+    result = subprocess.run(args, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode != 0 and "--model_name_or_path" in result.stderr
