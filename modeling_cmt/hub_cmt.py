@@ -49,6 +49,7 @@ __all__ = [
     "MODEL_CARDS_DIR",
     "create_model_card",
     "export_remote_code",
+    "flatten_module_source",
     "model_card_variant",
     "push_model_to_hub",
     "remote_code_auto_map",
@@ -148,16 +149,29 @@ def _inside_try(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
     return False
 
 
-def _flatten_source(module_name: str) -> tuple[str, list[str]]:
+def flatten_module_source(module_name: str, source: str, path: str = "<source>") -> tuple[str, list[str]]:
     """
-    The source of an inner module with every import of a cmt package rewritten to a flat sibling import, and the
-    (full) names of the cmt modules it imports.
+    The source of an inner cmt module with every import of a cmt package rewritten to a flat sibling import
+    (`from configuration_cmt import CMTConfig` -> `from .configuration_cmt import CMTConfig`; a name re-exported by a
+    package `__init__` is imported from the module that defines it), and the full names of the cmt modules it imports.
 
     Imports inside a `try:` block are left alone: transformers' `check_imports` does not require them (the code
-    handles their `ImportError` itself). `import configuration_cmt` (a module object) and `from . import x` (which
-    transformers does not copy) have no flat equivalent and raise.
+    handles their `ImportError` itself).
+
+    Args:
+        module_name (`str`): the module's name, `"package.module"` (it decides the package of relative imports).
+        source (`str`): its source.
+        path (`str`, *optional*): the file, for error messages.
+
+    Returns:
+        `tuple[str, list[str]]`
+
+    Raises:
+        `ValueError`: naming `path:line` of an import with no flat equivalent: `import configuration_cmt` (binds a
+        module), `from . import x` and `from .x.y import z` (transformers does not copy them), `from pkg import *`,
+        or an import sharing its line with other code.
     """
-    source, path = _module_source(module_name)
+    _flat_name(module_name)
     package = module_name.split(".")[0]
     tree = ast.parse(source)
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
@@ -214,6 +228,11 @@ def _flatten_source(module_name: str) -> tuple[str, list[str]]:
     return flat_source, list(dict.fromkeys(dependencies))
 
 
+def _flatten_module(module_name: str) -> tuple[str, list[str]]:
+    source, path = _module_source(module_name)
+    return flatten_module_source(module_name, source, path)
+
+
 def _pipeline_module() -> str | None:
     """The pipeline module's name once it exists (imported, so that it registers its task), else None."""
     if importlib.util.find_spec(PIPELINE_MODULE) is None:
@@ -256,7 +275,7 @@ def remote_code_sources(include_pipeline: bool = True) -> dict[str, str]:
                 )
             continue
         flat_owner[flat] = module_name
-        sources[f"{flat}.py"], dependencies = _flatten_source(module_name)
+        sources[f"{flat}.py"], dependencies = _flatten_module(module_name)
         queue.extend(dependencies)
     return sources
 

@@ -319,3 +319,8 @@ class CMTProcessor(ProcessorMixin):
         if len(audios) == 0:
             raise ValueError("`audio` is an empty list.")
         return audios
+
+
+# `ProcessorMixin.save_pretrained` then copies this module (and `.audio_utils`, its only cmt import) into the folder and
+# records it in `auto_map`, so `AutoProcessor.from_pretrained(folder, trust_remote_code=True)` works without cmt.
+CMTProcessor.register_for_auto_class("AutoProcessor")
