@@ -1,0 +1,23 @@
+# One entry point per job. `make test` and `make quickstart` install what they need first.
+PYTHON ?= python3
+# The CPU build of torch; on a GPU machine use `make install TORCH_SPEC=torch` (or have torch installed already).
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: install test quickstart quality bench
+
+install:
+	$(PYTHON) -m pip install -q "$(TORCH_SPEC)"
+	$(PYTHON) -m pip install -q ".[test]"
+
+test: install
+	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q tests
+
+quickstart: install
+	HF_HUB_OFFLINE=1 $(PYTHON) examples/quickstart.py --output_dir runs/quickstart
+
+quality:
+	ruff check .
+	ruff format --check .
+
+bench: install
+	HF_HUB_OFFLINE=1 $(PYTHON) benchmarks/run_benchmarks.py
