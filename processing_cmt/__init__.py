@@ -46,6 +46,7 @@ from .metrics import (
 )
 from .pipeline_cmt import PIPELINE_TASK, AudioTextSentimentPipeline, sentiment_label
 from .processing_cmt import DEFAULT_AUDIO_CHECKPOINT, DEFAULT_TEXT_CHECKPOINT, CMTProcessor
+from .tokenizer_training import train_roberta_tokenizer
 
 
 AutoProcessor.register(CMTConfig, CMTProcessor, exist_ok=True)
@@ -97,4 +98,5 @@ __all__ = [
     "sentiment_label",
     "ser_confusion_matrix",
     "ser_metrics",
+    "train_roberta_tokenizer",
 ]

@@ -109,24 +109,11 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def tiny_tokenizer(tmp_path_factory):
-    """A RoBERTa-style byte-level BPE `RobertaTokenizerFast` trained offline (ids: see the module docstring)."""
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import RobertaTokenizerFast
+def tiny_tokenizer():
+    """A RoBERTa-style byte-level BPE `RobertaTokenizerFast` trained offline (ids documented in the module docstring)."""
+    from processing_cmt.tokenizer_training import train_roberta_tokenizer
 
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(
-        TINY_CORPUS,
-        vocab_size=TINY_VOCAB_SIZE,
-        min_frequency=1,
-        special_tokens=TINY_SPECIAL_TOKENS,
-        show_progress=False,
-    )
-    directory = tmp_path_factory.mktemp("tiny_bpe")
-    bpe.save_model(str(directory))
-    merges_lines = (directory / "merges.txt").read_text(encoding="utf-8").splitlines()
-    merges = [tuple(line.split()) for line in merges_lines if line and not line.startswith("#")]
-    tokenizer = RobertaTokenizerFast(vocab=bpe.get_vocab(), merges=merges, model_max_length=128)
+    tokenizer = train_roberta_tokenizer(TINY_CORPUS, vocab_size=TINY_VOCAB_SIZE, model_max_length=128)
     ids = [tokenizer.convert_tokens_to_ids(token) for token in TINY_SPECIAL_TOKENS]
     assert ids == [0, 1, 2, 3, 4], ids
     return tokenizer
