@@ -523,7 +523,8 @@ class CMTModel(CMTPreTrainedModel):
         """Audio backbone output e_a (batch, frames, d_a) and its frame mask (batch, frames). `spec_augment=False`
         switches off the backbone's own SpecAugment in training mode (pretraining masks frames itself)."""
         backbone_kwargs = {}
-        if not spec_augment:
+        # a backbone built without SpecAugment (mask_time_prob = mask_feature_prob = 0) has nothing to switch off
+        if not spec_augment and getattr(self.audio_model, "masked_spec_embed", None) is not None:
             num_frames = int(audio_frame_lengths(self.config.audio_config, torch.tensor(input_values.shape[1])))
             no_mask = torch.zeros(input_values.shape[0], num_frames, dtype=torch.bool, device=input_values.device)
             backbone_kwargs["mask_time_indices"] = no_mask

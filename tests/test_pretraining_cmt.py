@@ -130,3 +130,12 @@ def test_bad_pretraining_inputs(config):
         model(**{**batch, "audio_labels": bad_codes})
     with pytest.raises(ValueError, match="need `mask_time_indices`"):
         model(**{**batch, "mask_time_indices": None})
+
+
+def test_backbone_without_spec_augment(config):
+    """A HuBERT built with mask_time_prob = mask_feature_prob = 0 has no masked_spec_embed to switch off."""
+    config.audio_config.mask_time_prob = 0.0
+    model = CMTForPreTraining(config).train()
+    assert getattr(model.cmt.audio_model, "masked_spec_embed", None) is None
+    batch, _ = pretraining_batch(config)
+    assert torch.isfinite(model(**batch).loss)
