@@ -80,9 +80,9 @@ class Repo:
 
 
 class HubError(Exception):
-    def __init__(self, status: int, message: str, error_code: str | None = None):
+    def __init__(self, status: int, message: str, error_code: str | None = None, **payload):
         super().__init__(message)
-        self.status, self.message, self.error_code = status, message, error_code
+        self.status, self.message, self.error_code, self.payload = status, message, error_code, payload
 
 
 # /api/models/{namespace}/{name}/{action}/{revision}[/{path}]
@@ -198,7 +198,8 @@ class LoopbackHub:
             raise HubError(400, f"Only model repos are served here, got type {body.get('type')!r}.")
         repo_id = f"{body.get('organization') or USER}/{body['name']}"
         if repo_id in self.repos:
-            raise HubError(409, "You already created this model repo")
+            # the client reads the url from the conflict's body too (`create_repo(..., exist_ok=True)`)
+            raise HubError(409, "You already created this model repo", url=f"{self.url}/{repo_id}")
         repo = Repo(repo_id=repo_id, private=body.get("visibility") == "private")
         self.repos[repo_id] = repo
         self._new_commit(repo, "main", "initial commit", {".gitattributes": StoredFile(GITATTRIBUTES, lfs=False)})
@@ -422,7 +423,10 @@ class _HubRequestHandler(BaseHTTPRequestHandler):
                     hub.requests.append((method, parsed.path))
                     result = getattr(hub, name)(self, *body_arguments, **arguments)
             except HubError as error:
-                self._send(error.status, {"error": error.message}, error_code=error.error_code, message=error.message)
+                body = {"error": error.message, **error.payload}
+                self._send(
+                    error.status, body, head=method == "HEAD", error_code=error.error_code, message=error.message
+                )
                 return
             self._send(*result, head=method == "HEAD")
             return
@@ -430,7 +434,7 @@ class _HubRequestHandler(BaseHTTPRequestHandler):
             self.read_body()
         with hub._lock:
             hub.unknown_requests.append((method, self.path))
-        self._send(404, {"error": f"loopback hub: no endpoint {method} {parsed.path}"})
+        self._send(404, {"error": f"loopback hub: no endpoint {method} {parsed.path}"}, head=method == "HEAD")
 
     def _send(
         self,
