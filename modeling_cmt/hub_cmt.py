@@ -27,6 +27,7 @@ import importlib
 import importlib.util
 import math
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -53,6 +54,7 @@ __all__ = [
     "model_card_variant",
     "push_model_to_hub",
     "remote_code_auto_map",
+    "remote_code_requirements",
     "remote_code_sources",
 ]
 
@@ -278,6 +280,33 @@ def remote_code_sources(include_pipeline: bool = True) -> dict[str, str]:
         sources[f"{flat}.py"], dependencies = _flatten_module(module_name)
         queue.extend(dependencies)
     return sources
+
+
+# import name -> distribution name, where they differ
+_DISTRIBUTIONS = {"sklearn": "scikit-learn", "yaml": "pyyaml", "PIL": "pillow"}
+
+
+def remote_code_requirements(include_pipeline: bool = True) -> list[str]:
+    """
+    The libraries (pip names) the flat modules import, at any depth, as transformers' `check_imports` will demand
+    them where the checkpoint is loaded with `trust_remote_code`.
+
+    Args:
+        include_pipeline (`bool`, *optional*, defaults to `True`): whether the pipeline module counts.
+
+    Returns:
+        `list[str]`, sorted.
+    """
+    from transformers.dynamic_module_utils import get_imports
+
+    libraries = set()
+    with tempfile.TemporaryDirectory() as directory:
+        for file_name, source in remote_code_sources(include_pipeline=include_pipeline).items():
+            path = Path(directory) / file_name
+            path.write_text(source, encoding="utf-8")
+            libraries.update(get_imports(path))
+    libraries -= set(sys.stdlib_module_names)
+    return sorted(_DISTRIBUTIONS.get(library, library) for library in libraries)
 
 
 def remote_code_auto_map() -> dict[str, str]:
@@ -664,7 +693,7 @@ def create_model_card(variant: str, results: Mapping[str, Any] | None = None, **
     if not template_path.is_file():
         raise FileNotFoundError(
             f"Model card template {template_path} is missing: create_model_card reads the templates from the "
-            "repository's model_cards/ folder."
+            "repository's model_cards/ folder (pass your own card as `push_to_hub(..., model_card=...)`)."
         )
     config = fields.get("config")
     if config is not None and not isinstance(config, CMTConfig):
@@ -685,7 +714,7 @@ def create_model_card(variant: str, results: Mapping[str, Any] | None = None, **
     }
     card_fields.update({key: value for key, value in fields.items() if key in _CARD_DATA_FIELDS})
     card_data = ModelCardData(eval_results=eval_results, **card_fields)
-    return ModelCard.from_template(
+    card = ModelCard.from_template(
         card_data,
         template_path=str(template_path),
         title=card_fields["model_name"],
@@ -694,11 +723,14 @@ def create_model_card(variant: str, results: Mapping[str, Any] | None = None, **
         architecture=_architecture(config, preset),
         hyperparameters=fields.get("hyperparameters"),
         paper_recipe=spec.paper_recipe,
+        requirements=remote_code_requirements(),
         training_summary=fields.get("training_summary"),
         result_rows=result_rows,
         eval_dataset=fields.get("dataset_name", spec.dataset_name),
         eval_split=fields.get("dataset_split", spec.dataset_split),
     )
+    # optional template sections leave runs of blank lines behind
+    return ModelCard(re.sub(r"\n{3,}", "\n\n", str(card)))
 
 
 def _existing_card(api: HfApi, repo_id: str, token: bool | str | None) -> ModelCard | None:

@@ -35,6 +35,7 @@ from modeling_cmt.hub_cmt import (
     flatten_module_source,
     model_card_variant,
     remote_code_auto_map,
+    remote_code_requirements,
     remote_code_sources,
 )
 from processing_cmt import PIPELINE_TASK, CMTProcessor, aggregate_results, sa_metrics, ser_metrics
@@ -230,7 +231,10 @@ def test_every_variant_renders_a_card_with_hub_metadata(variant):
     for section in ("## How to use", "## Training procedure", "## Limitations", "## Evaluation"):
         assert section in card.text, section
     assert '"my-org/my-cmt", trust_remote_code=True' in card.text
-    assert "{{" not in card.content and "{%" not in card.content
+    # the install line lists what transformers' check_imports will demand of the shipped code
+    assert f"pip install {' '.join(remote_code_requirements())}" in card.text
+    assert {"torch", "transformers", "librosa", "soundfile"} <= set(remote_code_requirements())
+    assert "{{" not in card.content and "{%" not in card.content and "\n\n\n" not in card.content
 
 
 def test_results_fill_model_index_and_the_card_table(classifier):
