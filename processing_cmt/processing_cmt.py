@@ -17,6 +17,7 @@ from transformers import AutoFeatureExtractor, AutoTokenizer, BatchFeature, Proc
 from transformers.utils import PaddingStrategy
 
 from .audio_utils import load_audio
+from .data_collator import _length_mask, _pad_rows, _round_up
 
 
 __all__ = ["CMTProcessor", "DEFAULT_AUDIO_CHECKPOINT", "DEFAULT_TEXT_CHECKPOINT"]
@@ -266,14 +267,9 @@ class CMTProcessor(ProcessorMixin):
             if waveform.ndim != 1 or waveform.size == 0:
                 raise ValueError(f"waveforms[{index}]: expected a non-empty 1-D waveform, got shape {waveform.shape}.")
             arrays.append(waveform)
-        length = max(len(array) for array in arrays)
-        if pad_to_multiple_of:
-            length = -(-length // pad_to_multiple_of) * pad_to_multiple_of
-        input_values = np.full((len(arrays), length), self.feature_extractor.padding_value, dtype=np.float32)
-        audio_attention_mask = np.zeros((len(arrays), length), dtype=np.int32)
-        for row, array in enumerate(arrays):
-            input_values[row, : len(array)] = array
-            audio_attention_mask[row, : len(array)] = 1
+        length = _round_up(max(len(array) for array in arrays), pad_to_multiple_of)
+        input_values = _pad_rows(arrays, length, self.feature_extractor.padding_value, np.float32).numpy()
+        audio_attention_mask = _length_mask([len(array) for array in arrays], length, np.int32).numpy()
         if return_tensors == "pt":
             return {
                 "input_values": torch.from_numpy(input_values),
