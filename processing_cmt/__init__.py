@@ -41,6 +41,7 @@ from .metrics import (
     format_mean_std,
     format_results,
     sa_metrics,
+    sentiment_classes,
     ser_confusion_matrix,
     ser_metrics,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "recover_unmasked_input_ids",
     "sa_metrics",
     "save_codebook",
+    "sentiment_classes",
     "sentiment_label",
     "ser_confusion_matrix",
     "ser_metrics",

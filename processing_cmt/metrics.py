@@ -23,6 +23,7 @@ __all__ = [
     "CMTMetric",
     "aggregate_results",
     "compute_sa_metrics",
+    "sentiment_classes",
     "compute_ser_metrics",
     "format_mean_std",
     "format_results",
@@ -315,9 +316,15 @@ def compute_ser_metrics(eval_pred: Any, label_names: Sequence[str] | None = None
 # ---------------------------------------------------------------------------------------------------------------------
 
 
+def sentiment_classes(scores: Any, bound: float = SENTIMENT_RANGE[1]) -> np.ndarray:
+    """The integer sentiment classes of MulT's protocol: round(clip(score, -bound, bound)), halves to even as
+    `np.round` does (2.5 -> 2). `bound=3` gives the Acc7 classes -3..3, `bound=2` the Acc5 classes."""
+    return np.round(np.clip(np.asarray(scores, dtype=np.float64), -bound, bound)).astype(np.int64)
+
+
 def _multiclass_accuracy(predictions: np.ndarray, labels: np.ndarray, bound: float) -> float:
-    # MulT's `multiclass_acc` on clipped scores; np.round rounds halves to even (2.5 -> 2), exactly as MulT does.
-    return float(np.mean(np.round(np.clip(predictions, -bound, bound)) == np.round(np.clip(labels, -bound, bound))))
+    # MulT's `multiclass_acc` on clipped, rounded scores
+    return float(np.mean(sentiment_classes(predictions, bound) == sentiment_classes(labels, bound)))
 
 
 def _pearson(predictions: np.ndarray, labels: np.ndarray) -> float:

@@ -26,7 +26,7 @@ from configuration_cmt import CMTConfig, audio_receptive_field
 
 from .audio_utils import load_audio
 from .data_collator import pad_cmt_features
-from .metrics import SENTIMENT_RANGE
+from .metrics import sentiment_classes
 from .processing_cmt import CMTProcessor
 
 
@@ -57,12 +57,6 @@ def sentiment_label(acc7_class: int) -> str:
     if acc7_class < 0:
         return "negative"
     return "neutral" if acc7_class == 0 else "positive"
-
-
-def _acc7_class(score: float) -> int:
-    # The rounding of `metrics.sa_metrics`' Acc7 (MulT's protocol): clip to the label range, round halves to even.
-    low, high = SENTIMENT_RANGE
-    return int(np.round(np.clip(score, low, high)))
 
 
 class _Example:
@@ -433,7 +427,7 @@ class AudioTextSentimentPipeline(Pipeline):
         extra = {} if transcript is None else {"transcript": transcript}
         if self.is_regression:
             score = float(logits[0])
-            acc7_class = _acc7_class(score)
+            acc7_class = int(sentiment_classes(score))  # the Acc7 class of `sa_metrics`
             return {"score": score, "acc7_class": acc7_class, "label": sentiment_label(acc7_class), **extra}
         if self.model.config.problem_type == "multi_label_classification":
             scores = torch.sigmoid(logits)
