@@ -7,14 +7,17 @@ recursively, the *flat sibling* modules it imports with `from .x import y` (`dyn
 import must be an installed library (`check_imports` imports each one and fails otherwise). cmt is three packages
 that import each other by absolute name (`from configuration_cmt import CMTConfig`), so [`export_remote_code`]
 writes flat copies of the modules a checkpoint needs (`configuration_cmt.py`, `modeling_cmt.py`,
-`processing_cmt.py`, `audio_utils.py`, the pipeline module) with those imports rewritten to sibling imports, and
-records `auto_map` (and `custom_pipelines`) in the config. `CMTPreTrainedModel.save_pretrained`, and so
-`push_to_hub`, calls it before saving the config. transformers' own mechanism (`register_for_auto_class`, whose
-`custom_object_save` copies the defining file verbatim) is not enough for the model: the verbatim
-`modeling_cmt.py` would fail `check_imports`, and `auto_map` would name only the saving class, while a checkpoint
-must serve `AutoModel`, `AutoModelForSequenceClassification`, `AutoModelForPreTraining` and `AutoProcessor`. It is
-enough for the processor, whose module imports only `.audio_utils`: `CMTProcessor` is registered with
-`register_for_auto_class` and `ProcessorMixin.save_pretrained` copies it.
+`processing_cmt.py`, `audio_utils.py`, the pipeline module and its imports) with those imports rewritten to sibling
+imports, and records `auto_map` (and `custom_pipelines`) in the config. `CMTPreTrainedModel.save_pretrained`, and so
+`push_to_hub`, calls it before saving the config ([`export_model_remote_code`]).
+
+transformers' own mechanism (`register_for_auto_class`, whose `custom_object_save` copies the defining module and
+its relative imports verbatim) does not do: the verbatim `modeling_cmt.py` (and `data_collator.py`, which
+`processing_cmt.py` imports) would fail `check_imports`, and `auto_map` would name only the saving class, while a
+checkpoint must serve `AutoModel`, `AutoModelForSequenceClassification`, `AutoModelForPreTraining` and
+`AutoProcessor`. The processor therefore copies nothing: `CMTProcessor` only records its `auto_map` entry in
+`processor_config.json`, and the flat `processing_cmt.py` it names is written by the model's `save_pretrained`, so
+save (or push) the processor beside the model.
 
 **Model cards.** `model_cards/` holds one Jinja2 template per published variant ([`MODEL_CARD_VARIANTS`]);
 [`create_model_card`] renders one with huggingface_hub's `ModelCard.from_template`, metadata in `ModelCardData`
@@ -49,6 +52,7 @@ __all__ = [
     "MODEL_CARD_VARIANTS",
     "MODEL_CARDS_DIR",
     "create_model_card",
+    "export_model_remote_code",
     "export_remote_code",
     "flatten_module_source",
     "model_card_variant",
@@ -382,6 +386,24 @@ def export_remote_code(
             if pipelines:
                 config.custom_pipelines = {**(getattr(config, "custom_pipelines", None) or {}), **pipelines}
     return written
+
+
+def export_model_remote_code(model: CMTPreTrainedModel, save_directory: str | os.PathLike) -> list[Path]:
+    """
+    What `CMTPreTrainedModel.save_pretrained` calls before saving: [`export_remote_code`] with the model's config, the
+    pipeline included only for a model with a task head (a pretrained checkpoint would give the pipeline a random
+    head).
+
+    Args:
+        model ([`CMTPreTrainedModel`]): the model being saved.
+        save_directory (`str` or `os.PathLike`): its folder.
+
+    Returns:
+        `list[Path]`: the files written.
+    """
+    return export_remote_code(
+        save_directory, model.config, include_pipeline=isinstance(model, CMTForSequenceClassification)
+    )
 
 
 # --- model cards ----------------------------------------------------------------------------------------------------
@@ -723,7 +745,7 @@ def create_model_card(variant: str, results: Mapping[str, Any] | None = None, **
         architecture=_architecture(config, preset),
         hyperparameters=fields.get("hyperparameters"),
         paper_recipe=spec.paper_recipe,
-        requirements=remote_code_requirements(),
+        requirements=remote_code_requirements(include_pipeline=spec.task_type is not None),
         training_summary=fields.get("training_summary"),
         result_rows=result_rows,
         eval_dataset=fields.get("dataset_name", spec.dataset_name),

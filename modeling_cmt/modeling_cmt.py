@@ -412,10 +412,10 @@ class CMTPreTrainedModel(PreTrainedModel):
     def save_pretrained(self, save_directory: str | os.PathLike, is_main_process: bool = True, **kwargs):
         """[`~transformers.PreTrainedModel.save_pretrained`], plus the flat remote-code modules and the config's
         `auto_map` with which the folder loads with `trust_remote_code=True` where cmt is not installed
-        ([`~modeling_cmt.hub_cmt.export_remote_code`])."""
+        ([`~modeling_cmt.hub_cmt.export_model_remote_code`])."""
         hub = _hub_module()
         if hub is not None and is_main_process:
-            hub.export_remote_code(save_directory, self.config)
+            hub.export_model_remote_code(self, save_directory)
         return super().save_pretrained(save_directory, is_main_process=is_main_process, **kwargs)
 
     def push_to_hub(self, repo_id: str, *, model_card=None, **kwargs):

@@ -74,6 +74,10 @@ class CMTProcessor(ProcessorMixin):
                 f"{type(feature_extractor).__name__}."
             )
         super().__init__(feature_extractor, tokenizer)
+        # Saved in processor_config.json, for `AutoProcessor.from_pretrained(folder, trust_remote_code=True)` where cmt
+        # is not installed. The module it names is the flat copy the model's `save_pretrained` writes beside it
+        # (`modeling_cmt.hub_cmt`); not `register_for_auto_class`, whose verbatim copy keeps absolute cmt imports.
+        self.auto_map = {"AutoProcessor": "processing_cmt.CMTProcessor"}
 
     @classmethod
     def from_text_audio_pretrained(
@@ -315,8 +319,3 @@ class CMTProcessor(ProcessorMixin):
         if len(audios) == 0:
             raise ValueError("`audio` is an empty list.")
         return audios
-
-
-# `ProcessorMixin.save_pretrained` then copies this module (and `.audio_utils`, its only cmt import) into the folder and
-# records it in `auto_map`, so `AutoProcessor.from_pretrained(folder, trust_remote_code=True)` works without cmt.
-CMTProcessor.register_for_auto_class("AutoProcessor")

@@ -197,7 +197,16 @@ def test_save_pretrained_writes_the_code_and_auto_map(saved_folder):
     for name, source in remote_code_sources().items():
         assert (saved_folder / name).read_text() == source, name
     processor_config = json.loads((saved_folder / "processor_config.json").read_text())
-    assert processor_config["auto_map"] == {"AutoProcessor": "processing_cmt.CMTProcessor"}
+    assert processor_config["auto_map"] == {"AutoProcessor": remote_code_auto_map()["AutoProcessor"]}
+
+
+def test_a_checkpoint_without_task_head_ships_no_pipeline(tiny_tokenizer, tmp_path):
+    CMTForPreTraining(tiny_config(tiny_tokenizer)).save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["auto_map"] == remote_code_auto_map() and "custom_pipelines" not in config
+    assert not (tmp_path / "pipeline_cmt.py").exists()
+    assert sorted(path.name for path in tmp_path.glob("*.py")) == sorted(remote_code_sources(include_pipeline=False))
+    assert "pipeline_cmt.py" not in remote_code_sources(include_pipeline=False)
 
 
 def test_installed_package_still_loads_the_folder_with_its_own_code(saved_folder, expected, clip):
@@ -232,8 +241,9 @@ def test_every_variant_renders_a_card_with_hub_metadata(variant):
         assert section in card.text, section
     assert '"my-org/my-cmt", trust_remote_code=True' in card.text
     # the install line lists what transformers' check_imports will demand of the shipped code
-    assert f"pip install {' '.join(remote_code_requirements())}" in card.text
-    assert {"torch", "transformers", "librosa", "soundfile"} <= set(remote_code_requirements())
+    requirements = remote_code_requirements(include_pipeline=MODEL_CARD_VARIANTS[variant].task_type is not None)
+    assert f"pip install {' '.join(requirements)}" in card.text
+    assert {"torch", "transformers", "librosa", "soundfile"} <= set(requirements)
     assert "{{" not in card.content and "{%" not in card.content and "\n\n\n" not in card.content
 
 
