@@ -78,8 +78,8 @@ MODEL_CARDS_DIR = Path(__file__).resolve().parent.parent / "model_cards"
 
 # Written at the top of every flat module whose imports were rewritten, so nobody edits the copy.
 FLAT_MODULE_HEADER = (
-    "# Flat copy of `{module}` for `trust_remote_code` loading, written by `modeling_cmt.hub_cmt.export_remote_code`"
-    "\n# (imports of the cmt packages rewritten to sibling imports). Edit the package, not this file.\n"
+    "# Flat copy of `{module}` for trust_remote_code, written by modeling_cmt.hub_cmt.export_remote_code:\n"
+    "# its imports of the cmt packages are rewritten to sibling imports. Edit the package, not this file.\n"
 )
 
 
