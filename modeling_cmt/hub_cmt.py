@@ -74,7 +74,19 @@ PIPELINE_MODULE = "processing_cmt.pipeline_cmt"
 # `pipeline(model=folder, trust_remote_code=True)` infers the (single) custom task where cmt is not installed.
 REMOTE_TASK_PREFIX = "cmt-"
 
-MODEL_CARDS_DIR = Path(__file__).resolve().parent.parent / "model_cards"
+# installed: modeling_cmt/model_cards (setup.py maps the repository's model_cards/ there); a source checkout: the
+# repository's own folder
+MODEL_CARDS_DIR = next(
+    (
+        folder
+        for folder in (
+            Path(__file__).resolve().parent / "model_cards",
+            Path(__file__).resolve().parents[1] / "model_cards",
+        )
+        if folder.is_dir()
+    ),
+    Path(__file__).resolve().parents[1] / "model_cards",
+)
 
 # Written at the top of every flat module whose imports were rewritten, so nobody edits the copy.
 FLAT_MODULE_HEADER = (

@@ -145,10 +145,10 @@ class AudioTextSentimentPipeline(Pipeline):
     empty or non-string transcript, an unsupported type) raise a `ValueError` naming the input (`inputs[3]` in a
     batch) before anything runs on the batch.
 
-    Loading from a folder needs the task name: transformers infers a task from a folder only through a
-    `custom_pipelines` entry in its config, and then requires `trust_remote_code=True` and the pipeline code in the
-    folder (the remote-code export), even with the task name. [`~AudioTextSentimentPipeline.save_pretrained`]
-    therefore writes the model and processor only.
+    Loading from a folder: with this package installed, `pipeline("audio-text-sentiment", model=folder)`. Where it
+    is not, `pipeline(model=folder, trust_remote_code=True)` runs the code the model's `save_pretrained` exported
+    into the folder; that export registers the pipeline under `custom_pipelines["cmt-audio-text-sentiment"]`, since
+    transformers demands `trust_remote_code=True` for any task named there, even when the task is installed.
     """
 
     _load_processor = True
@@ -161,7 +161,8 @@ class AudioTextSentimentPipeline(Pipeline):
         # Built lazily from model ids / folders given as `asr_model=`, once per id.
         self._asr_pipelines: dict[str, Pipeline] = {}
         super().__init__(*args, **kwargs)
-        if not isinstance(self.processor, CMTProcessor):
+        # by name, not isinstance: loaded as remote code from a local folder, the processor's class is another copy
+        if not any(cls.__name__ == CMTProcessor.__name__ for cls in type(self.processor).__mro__):
             raise ValueError(
                 f"{PIPELINE_TASK} needs a CMTProcessor (`processor=`, or saved beside the model with "
                 f"`processor.save_pretrained`), got {type(self.processor).__name__}."
@@ -447,8 +448,9 @@ class AudioTextSentimentPipeline(Pipeline):
         """
         Saves the model and the processor so that `pipeline("audio-text-sentiment", model=save_directory)` loads them.
 
-        Unlike [`Pipeline.save_pretrained`], this writes no `custom_pipelines` entry (nor code) into the folder: with
-        one, transformers refuses to load the folder without `trust_remote_code=True`, even given the task name.
+        Unlike [`Pipeline.save_pretrained`], this registers no `custom_pipelines["audio-text-sentiment"]` entry: with
+        one, transformers refuses to load the folder without `trust_remote_code=True`, even given the task name (the
+        model's own export adds the `cmt-audio-text-sentiment` alias for remote code).
 
         Args:
             save_directory (`str` or `os.PathLike`): the folder, created if needed.

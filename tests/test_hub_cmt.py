@@ -507,16 +507,7 @@ def test_clean_environment_loads_config_models_and_processor(clean_environment, 
     assert result["feature_diff"] < ATOL and result["logit_diff"] < ATOL
 
 
-# transformers loads each remote-code module of a *local* folder into a package named after the hash of that module
-# and its relative imports, so the pipeline module's `CMTProcessor` is another class object than the one AutoProcessor
-# loads (from a Hub repo, every module shares the commit's package). `AudioTextSentimentPipeline.__init__`'s
-# `isinstance(self.processor, CMTProcessor)` then rejects the processor: it must check by class name instead.
-LOCAL_FOLDER_CLASS_IDENTITY = pytest.mark.xfail(
-    strict=True, reason="pipeline_cmt checks the processor with isinstance, which a local remote-code folder fails"
-)
-
-
-@pytest.mark.parametrize("source", [pytest.param("folder", marks=LOCAL_FOLDER_CLASS_IDENTITY), "hub"])
+@pytest.mark.parametrize("source", ["folder", "hub"])
 def test_clean_environment_runs_the_pipeline(clean_environment, expected, source):
     result = assert_check(clean_environment, f"{source}_pipeline")
     assert result["module"].startswith("transformers_modules.") and result["module"].endswith(".pipeline_cmt")
