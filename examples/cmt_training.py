@@ -10,6 +10,7 @@ import datasets
 import torch
 import transformers
 from datasets import DatasetDict
+from torch.utils.data import SequentialSampler
 from transformers import Trainer, TrainerState
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_pt_utils import LengthGroupedSampler
@@ -92,7 +93,8 @@ class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
 class CMTTrainer(Trainer):
     """A [`~transformers.Trainer`] that also logs, next to `loss`, the mean of each loss component the model returns
     over the logging window: `text_mlm_loss` / `audio_mlm_loss` in pretraining, `task_loss` / `ortho_loss` in
-    fine-tuning (averaged over processes); and whose `group_by_length` order is reproducible on resume."""
+    fine-tuning (averaged over processes); whose `group_by_length` order is reproducible on resume; and whose
+    evaluation keeps the dataset's order, so that predictions line up with the examples."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -100,12 +102,19 @@ class CMTTrainer(Trainer):
         self._component_steps = 0
 
     def _get_train_sampler(self, train_dataset=None):
-        # the one private Trainer hook we override: swap the sampler for its resumable twin
+        # one of the two private Trainer hooks we override: swap the sampler for its resumable twin
         sampler = super()._get_train_sampler(train_dataset)
         if type(sampler) is LengthGroupedSampler:
             seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
             return EpochSeededLengthGroupedSampler(sampler.batch_size, sampler.lengths, seed)
         return sampler
+
+    def _get_eval_sampler(self, eval_dataset):
+        # transformers also groups *evaluation* batches by length under `train_sampling_strategy="group_by_length"`,
+        # which shuffles `predict()` output against the dataset; keep Trainer's sequential / sharded order instead
+        if eval_dataset is None or not hasattr(eval_dataset, "__len__"):
+            return None
+        return SequentialSampler(eval_dataset) if self.args.world_size <= 1 else None
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         loss, outputs = super().compute_loss(model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch)
@@ -142,3 +151,20 @@ def describe_run(training_args, num_examples: int) -> str:
         f"({training_args.per_device_train_batch_size} per device x {training_args.gradient_accumulation_steps} "
         f"accumulation x {training_args.world_size} processes), output in {os.path.abspath(training_args.output_dir)}"
     )
+
+
+def parse_overrides(overrides: str | None) -> dict:
+    """'a=1,b=x' -> {"a": 1, "b": "x"} (numbers parsed), as run_mlm's --config_overrides."""
+    parsed = {}
+    for item in filter(None, (overrides or "").split(",")):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--config_overrides item {item!r} is not key=value.")
+        for cast in (int, float):
+            try:
+                value = cast(value)
+                break
+            except ValueError:
+                continue
+        parsed[key.strip()] = value
+    return parsed

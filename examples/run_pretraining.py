@@ -30,7 +30,14 @@ from transformers import AutoConfig, HfArgumentParser, TrainingArguments, set_se
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # a source checkout, uninstalled
 
-from cmt_training import CMTTrainer, describe_run, preprocess_corpus, resume_collator, setup_logging  # noqa: E402
+from cmt_training import (  # noqa: E402
+    CMTTrainer,
+    describe_run,
+    parse_overrides,
+    preprocess_corpus,
+    resume_collator,
+    setup_logging,
+)
 
 import modeling_cmt  # noqa: E402, F401  (registers CMT with the Auto classes)
 from modeling_cmt import CMTConfig, CMTForPreTraining  # noqa: E402
@@ -143,23 +150,6 @@ def load_corpus(data_args: DataArguments, stage: str):
         "No corpus: pass --librispeech_root or --corpus"
         + (", or --iemocap_root with --fold / --mosei_mmsa_root for TAPT." if stage == "tapt" else ".")
     )
-
-
-def parse_overrides(overrides: str | None) -> dict:
-    """'a=1,b=x' -> {"a": 1, "b": "x"} (numbers parsed), as run_mlm's --config_overrides."""
-    parsed = {}
-    for item in filter(None, (overrides or "").split(",")):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"--config_overrides item {item!r} is not key=value.")
-        for cast in (int, float):
-            try:
-                value = cast(value)
-                break
-            except ValueError:
-                continue
-        parsed[key.strip()] = value
-    return parsed
 
 
 def build_model_and_processor(model_args: ModelArguments, codebook) -> tuple[CMTForPreTraining, CMTProcessor]:
