@@ -1,0 +1,490 @@
+"""examples/run_finetuning.py end to end on tiny backbones and generated corpora (§3.4, §4.2.2, Tables 1, 2 and 4).
+
+The corpora carry a learnable signal, honestly: each class (or sentiment score) has its own wording and its own tone
+pitch, so a model can learn the label from the transcript and the audio, and nothing else. The IEMOCAP tree is laid
+out as the release (5 sessions, both speakers, excluded labels); the MOSEI tree as MMSA's `label.csv` + `Raw/`.
+"""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from corpus_fixtures import IEMOCAPUtterance, MMSAClip, make_iemocap_tree, make_mmsa_tree, make_mosei_tree
+
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "examples" / "run_finetuning.py"
+sys.path.insert(0, str(REPO / "examples"))
+
+import run_finetuning  # noqa: E402
+
+
+SAMPLING_RATE = 16000
+# Per class: its transcripts and the pitch of its tone. Test utterances reuse the wording, never the exact audio.
+EMOTION_TEXTS = {
+    "ang": ["Stop shouting at me, I hate this!", "Leave me alone, I'm tired of this."],
+    "hap": ["That's wonderful news, congratulations!", "I am so happy to see you today!"],
+    "exc": ["She said yes! We're getting married!", "That's wonderful news, congratulations!"],
+    "neu": ["The meeting was moved to noon.", "Let's get coffee and talk about it."],
+    "sad": ["I'm really sorry for your loss.", "I lost my job this morning."],
+    "fru": ["Nobody told me the meeting was moved.", "You never listen to me."],
+}
+EMOTION_PITCH = {"ang": 900.0, "hap": 600.0, "exc": 600.0, "neu": 300.0, "sad": 150.0, "fru": 450.0}
+SENTIMENT_TEXTS = {
+    -3: "What a waste of two hours, terrible.",
+    -2: "The food was cold and the service was slow.",
+    -1: "I guess it could have been worse.",
+    0: "The movie was okay, nothing special.",
+    1: "It was fine, I liked parts of it.",
+    2: "Thank you so much for helping me move.",
+    3: "Honestly, the acting was brilliant!",
+}
+
+
+def tone(pitch: float, seconds: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SAMPLING_RATE)) / SAMPLING_RATE
+    wave = 0.3 * np.sin(2 * np.pi * pitch * (1 + 0.02 * rng.standard_normal()) * t)
+    return (wave + 0.02 * rng.standard_normal(t.shape)).astype(np.float32)
+
+
+def learnable_iemocap_utterances() -> list[IEMOCAPUtterance]:
+    """Per session an improvised and a scripted dialog, each speaker with every class once (+ one excluded `fru`)."""
+    utterances = []
+    for session in range(1, 6):
+        for dialog in (f"Ses{session:02d}F_impro01", f"Ses{session:02d}M_script01_1"):
+            turn = {"F": 0, "M": 0}
+            for index, (gender, label) in enumerate(
+                (gender, label) for label in ("ang", "hap", "exc", "neu", "sad", "fru") for gender in "FM"
+            ):
+                start = 1.0 + 2.5 * index
+                utterance = IEMOCAPUtterance(
+                    id=f"{dialog}_{gender}{turn[gender]:03d}",
+                    label=label,
+                    text=EMOTION_TEXTS[label][(index + session) % 2],
+                    start=round(start, 4),
+                    end=round(start + 1.5, 4),
+                    vad=(2.5, 2.5, 2.5),
+                )
+                turn[gender] += 1
+                utterances.append(utterance)
+    return utterances
+
+
+def learnable_mmsa_clips() -> list[MMSAClip]:
+    clips = []
+    for index in range(56):
+        score = index % 7 - 3
+        mode = "test" if index % 4 == 3 else "valid" if index % 8 == 1 else "train"
+        clips.append(MMSAClip(f"video{index // 7}", f"{index:04d}", SENTIMENT_TEXTS[score], f"{score}.0", mode, "wav"))
+    return clips
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, tiny_backbones):
+    root = tmp_path_factory.mktemp("finetuning")
+    tree = make_iemocap_tree(root / "iemocap", learnable_iemocap_utterances())
+    for seed, utterance in enumerate(tree.utterances):  # the class is in the pitch as well as in the words
+        sf.write(str(utterance.wav), tone(EMOTION_PITCH[utterance.label], 0.1, seed), SAMPLING_RATE)
+    clips = make_mmsa_tree(root / "mosei", learnable_mmsa_clips())
+    for seed, clip in enumerate(clips):
+        score = float(clip.label)
+        sf.write(str(clip.path), tone(300.0 + 100.0 * score, 0.1, seed), SAMPLING_RATE)
+    return {"root": root, "iemocap": tree.root, "iemocap_tree": tree, "mosei": root / "mosei", **tiny_backbones}
+
+
+def common_args(setup, output_dir) -> list[str]:
+    return [
+        "--output_dir", str(output_dir),
+        "--learning_rate", "1e-3",
+        "--warmup_steps", "0",
+        "--per_device_train_batch_size", "8",
+        "--logging_steps", "1",
+        "--report_to", "none",
+        "--dataloader_num_workers", "0",
+        "--seed", "0",
+    ]  # fmt: skip
+
+
+def backbone_args(setup) -> list[str]:
+    return [
+        "--text_model", str(setup["text"]),
+        "--audio_model", str(setup["audio"]),
+        "--config_overrides", "cross_intermediate_size=64,hidden_dropout_prob=0.0,attention_probs_dropout_prob=0.0",
+    ]  # fmt: skip
+
+
+def run_script(setup, *args, launcher=(sys.executable,)):
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'tests'}",
+        "OMP_NUM_THREADS": "1",
+    }
+    command = [*launcher, str(SCRIPT), *map(str, args)]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=setup["root"], timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    return result
+
+
+def train_losses(output_dir) -> list[float]:
+    state = json.loads((Path(output_dir) / "trainer_state.json").read_text())
+    return [log["loss"] for log in state["log_history"] if "loss" in log]
+
+
+def write_manifest(path: Path, rows: list[dict]) -> Path:
+    with path.open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def iemocap_manifest(setup, path: Path, label=lambda u: IEMOCAP_CLASS[u.label], drop_label=False) -> Path:
+    """The kept IEMOCAP fixture utterances as any user's CSV: audio, text, emotion, split (session 1 = test)."""
+    rows = []
+    for u in setup["iemocap_tree"].kept():
+        split = "test" if u.session == 1 else "valid" if u.speaker == "Ses02F" else "train"
+        row = {"audio": str(u.wav), "text": u.text, "split": split}
+        if not drop_label:
+            row["emotion"] = label(u)
+        rows.append(row)
+    return write_manifest(path, rows)
+
+
+IEMOCAP_CLASS = {"ang": "angry", "hap": "happy", "exc": "happy", "neu": "neutral", "sad": "sad"}
+
+
+def in_process(*args) -> dict:
+    return run_finetuning.main([*map(str, args), "--disable_tqdm", "true", "--log_level", "warning"])
+
+
+def read_predictions(output_dir) -> list[dict]:
+    with (Path(output_dir) / "test_predictions.csv").open() as file:
+        return list(csv.DictReader(file))
+
+
+def is_png(path: Path) -> bool:
+    from matplotlib.image import imread
+
+    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and imread(str(path)).shape[0] > 100
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # in-process runs share 2 cores with other work: torch's default 2 threads then spin against each other
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def ser_run(setup):
+    """CMT-Base from the two backbones on IEMOCAP fold 1, as a user runs the script. α = 1 rather than the paper's 10:
+    on random tiny backbones the regulariser would dominate the few steps a test can afford."""
+    output = setup["root"] / "ser"
+    result = run_script(
+        setup, "--task", "ser", "--iemocap_root", setup["iemocap"], "--fold", "1", "--preset", "cmt-base",
+        "--ortho_loss_weight", "1", *backbone_args(setup), *common_args(setup, output), "--num_train_epochs", "8",
+    )  # fmt: skip
+    return output, result
+
+
+@pytest.fixture(scope="module")
+def sa_run(setup):
+    """CMT-Base from the two backbones on the MMSA tree's standard split."""
+    output = setup["root"] / "sa"
+    results = in_process(
+        "--task", "sa", "--mosei_mmsa_root", setup["mosei"], "--ortho_loss_weight", "1", *backbone_args(setup),
+        *common_args(setup, output), "--num_train_epochs", "8",
+    )  # fmt: skip
+    return output, results
+
+
+def test_ser_learns_and_is_evaluated_on_the_held_out_session(setup, ser_run):
+    output, result = ser_run
+    assert "Done: CMT Base (w/o PT, α=1), ser on IEMOCAP fold 1" in result.stdout
+    assert "%|" in result.stderr  # progress bars of training and evaluation
+
+    state = json.loads((output / "trainer_state.json").read_text())
+    logs = [log for log in state["log_history"] if "loss" in log]
+    assert all("task_loss" in log and "ortho_loss" in log for log in logs)  # both terms of Eq. (8) logged
+    task_losses = [log["task_loss"] for log in logs]
+    assert np.mean(task_losses[-9:]) < np.mean(task_losses[:9]) - 0.3, task_losses
+
+    results = json.loads((output / "results.json").read_text())
+    session1 = [u for u in setup["iemocap_tree"].kept() if u.session == 1]
+    assert results["num_examples"] == {"train": 70, "validation": 10, "test": len(session1)}
+    assert results["label_names"] == ["angry", "happy", "neutral", "sad"]
+    assert results["test"]["ua"] >= 0.5, results["test"]  # chance is 0.25
+    assert np.sum(results["confusion_matrix"]) == len(session1)
+    # the best checkpoint is the one with the highest UA on the validation speaker, and it is what was evaluated
+    evaluations = [log["eval_ua"] for log in state["log_history"] if "eval_ua" in log]
+    assert len(evaluations) == 8
+    assert results["training"]["best_metric"] == "ua"
+    assert results["training"]["best_metric_value"] == max(evaluations) == results["validation"]["ua"]
+
+    # predictions line up with the test utterances, which are session 1's and no other
+    predictions = read_predictions(output)
+    assert [row["id"] for row in predictions] == [u.id for u in session1]
+    assert [row["label"] for row in predictions] == [IEMOCAP_CLASS[u.label] for u in session1]
+    accuracy = np.mean([row["label"] == row["prediction"] for row in predictions])
+    assert accuracy == pytest.approx(results["test"]["wa"])
+
+
+def test_ser_writes_model_processor_card_and_reports(setup, ser_run):
+    output, _ = ser_run
+    table = (output / "results.md").read_text()
+    assert "| Method | Angry ↑ | Happy ↑ | Neutral ↑ | Sad ↑ | WA ↑ | UA ↑ |" in table
+    results = json.loads((output / "results.json").read_text())
+    assert f"| CMT Base (w/o PT, α=1) | {results['test']['binary_acc_angry']:.3f} |" in table
+    assert is_png(output / "confusion_matrix.png")
+    card = (output / "README.md").read_text()
+    assert "model-index" in card and "Unweighted accuracy (UA)" in card and "IEMOCAP fold 1" in card
+
+    # the saved model + processor are the evaluated best checkpoint: they reproduce its test predictions
+    from modeling_cmt import CMTForSequenceClassification
+    from processing_cmt import CMTProcessor
+
+    model = CMTForSequenceClassification.from_pretrained(output).eval()
+    processor = CMTProcessor.from_pretrained(output)
+    assert model.config.id2label == {0: "angry", 1: "happy", 2: "neutral", 3: "sad"}
+    session1 = [u for u in setup["iemocap_tree"].kept() if u.session == 1][:4]
+    inputs = processor(text=[u.text for u in session1], audio=[str(u.wav) for u in session1], return_tensors="pt")
+    with torch.no_grad():
+        probabilities = model(**inputs).logits.softmax(-1)
+    expected = [[float(row[f"p_{name}"]) for name in results["label_names"]] for row in read_predictions(output)[:4]]
+    np.testing.assert_allclose(probabilities.numpy(), expected, atol=2e-4)
+
+
+def test_sa_learns_and_reports_like_table_2(setup, sa_run):
+    output, results = sa_run
+    state = json.loads((output / "trainer_state.json").read_text())
+    task_losses = [log["task_loss"] for log in state["log_history"] if "task_loss" in log]
+    assert np.mean(task_losses[-5:]) < np.mean(task_losses[:5]) - 0.5, task_losses
+
+    clips = [clip for clip in learnable_mmsa_clips()]
+    train_mean = np.mean([float(c.label) for c in clips if c.mode == "train"])
+    test_scores = [float(c.label) for c in clips if c.mode == "test"]
+    constant_mae = np.mean(np.abs(np.array(test_scores) - train_mean))
+    assert results["num_examples"]["test"] == len(test_scores)
+    assert results["test"]["mae"] < constant_mae - 0.3, (results["test"], constant_mae)
+    maes = [log["eval_mae"] for log in state["log_history"] if "eval_mae" in log]
+    assert results["training"]["best_metric"] == "mae"
+    assert results["training"]["best_metric_value"] == min(maes) == results["validation"]["mae"]
+    predictions = read_predictions(output)
+    assert [float(row["score"]) for row in predictions] == test_scores
+
+    assert "| Method | Acc7 ↑ | Acc2 ↑ | F1-score ↑ | MAE ↓ |" in (output / "results.md").read_text()
+    assert is_png(output / "predictions_scatter.png")
+    config = json.loads((output / "config.json").read_text())
+    assert config["architectures"] == ["CMTForSequenceRegression"] and config["problem_type"] == "regression"
+    assert "MAE" in (output / "README.md").read_text()
+    assert (output / "processor_config.json").exists() and (output / "model.safetensors").exists()
+
+
+@pytest.mark.parametrize(
+    "baseline, data, method, modalities, absent",
+    [
+        ("text_only", "iemocap", "Text-only (roberta)", "text", "cmt.audio_model."),
+        ("audio_only", "iemocap", "Audio-only (hubert)", "audio", "cmt.text_model."),
+        ("shallow_fusion", "mosei", "Shallow-Fusion", "audio_text", "cmt.encoder."),
+    ],
+)
+def test_baselines_run_through_the_same_script(setup, tmp_path, baseline, data, method, modalities, absent):
+    from safetensors import safe_open
+
+    source = ["--task", "ser", "--iemocap_root", setup["iemocap"], "--fold", "2"]
+    if data == "mosei":
+        source = ["--task", "sa", "--mosei_mmsa_root", setup["mosei"]]
+    results = in_process(
+        *source, "--baseline", baseline, *backbone_args(setup), *common_args(setup, tmp_path),
+        "--num_train_epochs", "1",
+    )  # fmt: skip
+    assert results["method"] == method and results["baseline"] == baseline
+    assert results["model"]["modalities"] == modalities
+    assert results["model"]["num_cross_layers"] == 0 and results["model"]["ortho_loss_weight"] == 0
+    assert f"| {method} |" in (tmp_path / "results.md").read_text()
+    with safe_open(str(tmp_path / "model.safetensors"), "pt") as weights:
+        names = list(weights.keys())
+    assert names and not any(name.startswith(absent) for name in names)
+    if baseline == "shallow_fusion":  # the two pooled backbone outputs, concatenated, feed the head
+        with safe_open(str(tmp_path / "model.safetensors"), "pt") as weights:
+            assert weights.get_tensor("classifier.weight").shape == (1, 64)
+
+
+def test_all_folds_aggregates_mean_and_std(setup, tmp_path):
+    results = in_process(
+        "--task", "ser", "--iemocap_root", setup["iemocap"], "--all_folds", *backbone_args(setup),
+        *common_args(setup, tmp_path), "--num_train_epochs", "1", "--max_train_samples", "16",
+    )  # fmt: skip
+    runs = []
+    for fold in range(1, 6):
+        run = json.loads((tmp_path / f"fold-{fold}" / "results.json").read_text())
+        assert run["fold"] == fold
+        assert {row["id"][:5] for row in read_predictions(tmp_path / f"fold-{fold}")} == {f"Ses{fold:02d}"}
+        assert (tmp_path / f"fold-{fold}" / "model.safetensors").exists()
+        runs.append(run)
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["folds"] == [1, 2, 3, 4, 5]
+    for metric in ("wa", "ua", "binary_acc_sad"):
+        values = [run["test"][metric] for run in runs]
+        assert saved["test"][metric]["n"] == 5
+        assert saved["test"][metric]["mean"] == pytest.approx(np.mean(values))
+        assert saved["test"][metric]["std"] == pytest.approx(np.std(values, ddof=1))
+    # every kept utterance is tested exactly once over the five folds
+    assert np.sum(saved["confusion_matrix"]) == len(setup["iemocap_tree"].kept())
+    table = (tmp_path / "results.md").read_text()
+    assert "±" in table and "## Per fold (test session)" in table and "| fold 5 |" in table
+    assert is_png(tmp_path / "confusion_matrix.png")
+    assert results["test"]["ua"]["mean"] == pytest.approx(saved["test"]["ua"]["mean"])
+
+
+def test_finetunes_a_pretraining_checkpoint_on_a_csv_corpus(setup, tmp_path):
+    from modeling_cmt import CMTForPreTraining
+    from processing_cmt import CMTProcessor
+
+    checkpoint = tmp_path / "pretrained"
+    pretrained = CMTForPreTraining.from_text_audio_pretrained(
+        str(setup["text"]), str(setup["audio"]), preset="cmt-base", cross_intermediate_size=64, num_codewords=8
+    )
+    pretrained.save_pretrained(checkpoint)
+    CMTProcessor.from_text_audio_pretrained(str(setup["text"]), str(setup["audio"])).save_pretrained(checkpoint)
+
+    # every cross-modal and backbone weight comes from the checkpoint; only the head is new
+    model_args = run_finetuning.ModelArguments(model_name_or_path=str(checkpoint), audio_layer_pooling="weighted")
+    for task, names in (("ser", ["calm", "upset"]), ("sa", None)):
+        model, _ = run_finetuning.build_model_and_processor(model_args, task, names)
+        loaded = model.state_dict()
+        expected = {k: v for k, v in pretrained.state_dict().items() if k.startswith("cmt.")}
+        assert expected and all(torch.equal(loaded[k], v) for k, v in expected.items())
+        new = sorted(set(loaded) - set(expected))
+        assert new == ["classifier.bias", "classifier.weight", "cmt.audio_layer_weights"]
+        assert model.config.ortho_loss_weight == 10.0  # the paper's α by default
+
+    manifest = iemocap_manifest(
+        setup, tmp_path / "corpus.csv", label=lambda u: "calm" if u.label in ("neu", "sad") else "upset"
+    )
+    output = tmp_path / "run"
+    results = in_process(
+        "--task", "ser", "--model_name_or_path", checkpoint, "--corpus", manifest, "--label_column", "emotion",
+        "--class_names", "calm,upset", *common_args(setup, output), "--num_train_epochs", "1",
+    )  # fmt: skip
+    assert results["method"] == "CMT Base"
+    assert results["label_names"] == ["calm", "upset"]
+    assert results["num_examples"] == {"train": 70, "validation": 10, "test": 20}
+    assert results["model"]["checkpoint"] == str(checkpoint)
+    assert "| Method | Calm ↑ | Upset ↑ | WA ↑ | UA ↑ |" in (output / "results.md").read_text()
+
+
+def test_only_transcript_and_audio_reach_the_model(setup, tmp_path):
+    model_args, data_args, training_args = run_finetuning.parse_arguments(
+        ["--task", "ser", "--iemocap_root", str(setup["iemocap"]), "--fold", "1", *backbone_args(setup),
+         "--output_dir", str(tmp_path)]
+    )  # fmt: skip
+    data = run_finetuning.load_task_data(data_args, 1)
+    _, processor = run_finetuning.build_model_and_processor(model_args, "ser", data.label_names, 1)
+    features = run_finetuning.prepare_features(data, processor, training_args, data_args)
+    for split, dataset in features.items():
+        assert sorted(dataset.column_names) == ["input_ids", "input_values", "labels", "length"], split
+        raw = data.corpus[split]
+        expected = processor(text=raw["text"][:3], audio=raw["audio"][:3], padding=False)
+        for index in range(3):
+            assert dataset[index]["input_ids"] == expected["input_ids"][index]
+            np.testing.assert_array_equal(dataset[index]["input_values"], expected["input_values"][index])
+        assert dataset["labels"] == raw["labels"]
+
+
+@pytest.fixture(scope="module")
+def bad_corpora(setup):
+    root = setup["root"] / "bad"
+    root.mkdir()
+    outside = iemocap_manifest(
+        setup,
+        root / "outside.csv",
+        label=lambda u: "bored" if u.id == "Ses01F_impro01_F002" else IEMOCAP_CLASS[u.label],
+    )
+    unlabelled = iemocap_manifest(setup, root / "unlabelled.csv", drop_label=True)
+    binary = iemocap_manifest(
+        setup, root / "binary.csv", label=lambda u: "calm" if u.label in ("neu", "sad") else "upset"
+    )
+    scores = write_manifest(root / "scores.csv", [
+        {"audio": str(u.wav), "text": u.text, "score": "7" if i == 3 else "1.5", "split": ["train", "valid", "test"][i % 3]}
+        for i, u in enumerate(setup["iemocap_tree"].kept())
+    ])  # fmt: skip
+    return {"outside": outside, "unlabelled": unlabelled, "binary": binary, "scores": scores}
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--task", "ser", "--iemocap_root", "IEMOCAP", "--fold", "6"], r"--fold must be one of \(1, 2, 3, 4, 5\)"),
+        (["--task", "ser", "--iemocap_root", "IEMOCAP", "--fold", "0"], r"--fold must be one of"),
+        (["--task", "ser", "--iemocap_root", "IEMOCAP", "--fold", "1", "--all_folds"], "not both"),
+        (["--task", "ser", "--iemocap_root", "IEMOCAP"], r"--fold N .* or --all_folds"),
+        (["--task", "ser", "--mosei_mmsa_root", "MOSEI"], "use --task sa"),
+        (["--task", "sa", "--iemocap_root", "IEMOCAP", "--fold", "1"], "use --task ser"),
+        (["--task", "ser", "--corpus", "outside", "--label_column", "emotion", "--class_names",
+          "angry,happy,neutral,sad"], r"test\[4\] \(audio '.*Ses01F_impro01_F002.wav'\): label 'bored' is outside the label set \['angry'"),
+        (["--task", "ser", "--corpus", "unlabelled"], r"Split 'train' has no label column 'label'.*--label_column"),
+        (["--task", "sa", "--corpus", "scores"], r"train\[1\] \(audio .*\): score '7' is not a number in \[-3, 3\]"),
+        (["--task", "sa", "--corpus", "scores", "--model_name_or_path", "SER"], "is a classification checkpoint"),
+        (["--task", "ser", "--iemocap_root", "IEMOCAP", "--fold", "1", "--model_name_or_path", "SA"],
+         "is a regression .* checkpoint"),
+        (["--task", "ser", "--corpus", "binary", "--label_column", "emotion", "--model_name_or_path", "SER"],
+         r"classifies \['angry', 'happy', 'neutral', 'sad'\] but the data's classes are \['calm', 'upset'\]"),
+        (["--task", "sa", "--corpus", "scores", "--model_name_or_path", "runs/tapt-fold{fold}"], r"'\{fold\}'"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_refused_before_training(setup, bad_corpora, ser_run, sa_run, tmp_path, arguments, message):
+    paths = {"IEMOCAP": setup["iemocap"], "MOSEI": setup["mosei"], "SER": ser_run[0], "SA": sa_run[0], **bad_corpora}
+    arguments = [str(paths.get(argument, argument)) for argument in arguments]
+    if "--model_name_or_path" not in arguments:
+        arguments += backbone_args(setup)
+    with pytest.raises(ValueError, match=message):
+        in_process(*arguments, *common_args(setup, tmp_path / "out"))
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_mosei_sdk_release_with_the_cmt_large_preset(setup, tmp_path):
+    """Table 4's 'CMT-4 w/o PT' row (CMT-Large from the backbones, no regulariser) on the SDK layout of CMU-MOSEI."""
+    tree = make_mosei_tree(tmp_path / "sdk")
+    results = in_process(
+        "--task", "sa", "--mosei_labels", tree.labels_path, "--mosei_audio_dir", tree.audio_dir,
+        "--mosei_transcripts_dir", tree.transcripts_dir, "--mosei_folds", tree.folds_path,
+        "--cache_dir", tmp_path / "cache", "--preset", "cmt-large", "--ortho_loss_weight", "0",
+        *backbone_args(setup), *common_args(setup, tmp_path / "run"), "--num_train_epochs", "1",
+    )  # fmt: skip
+    assert results["method"] == "CMT Large (w/o PT, α=0)"
+    assert results["model"]["num_cross_layers"] == 4 and results["model"]["num_cross_attention_heads"] == 8
+    assert results["num_examples"] == {split: len(tree.kept(split)) for split in ("train", "validation", "test")}
+    assert [float(row["score"]) for row in read_predictions(tmp_path / "run")] == pytest.approx(
+        [label.sentiment for label in tree.kept("test")], abs=1e-4
+    )
+
+
+def test_distributed_finetuning_under_accelerate_launch(setup, tmp_path):
+    # accelerate starts several CPU processes through its torchrun path (`--multi_gpu`) with the script's `--use_cpu`
+    launcher = ("accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+                "--mixed_precision", "no", "--dynamo_backend", "no")  # fmt: skip
+    output = tmp_path / "ddp"
+    result = run_script(
+        setup, "--task", "ser", "--iemocap_root", setup["iemocap"], "--fold", "1", *backbone_args(setup),
+        *common_args(setup, output), "--num_train_epochs", "1", "--max_train_samples", "32", "--use_cpu",
+        launcher=launcher,
+    )  # fmt: skip
+    assert "effective batch size 16 (8 per device x 1 accumulation x 2 processes)" in result.stdout + result.stderr
+    results = json.loads((output / "results.json").read_text())
+    assert results["training"]["steps"] == 2
+    # evaluation gathers both processes' shares, each test utterance once and in order
+    session1 = [u.id for u in setup["iemocap_tree"].kept() if u.session == 1]
+    assert [row["id"] for row in read_predictions(output)] == session1
+    assert np.sum(results["confusion_matrix"]) == len(session1)
