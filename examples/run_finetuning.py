@@ -115,6 +115,13 @@ PAPER_TRAINING_DEFAULTS = {
     "remove_unused_columns": False,
     "logging_steps": 10,
 }
+RECIPE_HELP = (
+    "Defaults follow the paper's fine-tuning recipe (§4.2.2): Adam (--optim adamw_torch with --weight_decay 0, which "
+    "is Adam), --learning_rate 1e-5, an effective batch of 16 (--per_device_train_batch_size x "
+    "--gradient_accumulation_steps x processes), --num_train_epochs 25, α = 10 (--ortho_loss_weight), evaluation and "
+    "a checkpoint every epoch, and the best checkpoint by the validation metric (--metric_for_best_model: ua for ser, "
+    "mae for sa) loaded at the end."
+)
 SPLIT_ALIASES = {
     "train": "train",
     "validation": "validation",
@@ -266,7 +273,7 @@ def parse_arguments(argv: list[str] | None = None) -> tuple[ModelArguments, Data
     """Parses the command line (or one JSON file) with the paper's recipe and the task's best-checkpoint metric as
     defaults."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = HfArgumentParser((ModelArguments, DataArguments, TrainingArguments))
+    parser = HfArgumentParser((ModelArguments, DataArguments, TrainingArguments), epilog=RECIPE_HELP)
     if len(argv) == 1 and argv[0].endswith(".json"):
         values = json.loads(Path(argv[0]).read_text())
         task = values.get("task")

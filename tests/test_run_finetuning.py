@@ -56,14 +56,15 @@ def tone(pitch: float, seconds: float, seed: int) -> np.ndarray:
 
 
 def learnable_iemocap_utterances() -> list[IEMOCAPUtterance]:
-    """Per session an improvised and a scripted dialog, each speaker with every class once (+ one excluded `fru`)."""
+    """Per session an improvised and a scripted dialog, each speaker with every class once and one `fru` (excluded);
+    the scripted dialog's last pair varies by session, so that the sessions' class balance differs as in IEMOCAP."""
     utterances = []
     for session in range(1, 6):
         for dialog in (f"Ses{session:02d}F_impro01", f"Ses{session:02d}M_script01_1"):
+            last = "fru" if "impro" in dialog else ("fru", "neu", "sad", "ang", "hap")[session - 1]
             turn = {"F": 0, "M": 0}
-            for index, (gender, label) in enumerate(
-                (gender, label) for label in ("ang", "hap", "exc", "neu", "sad", "fru") for gender in "FM"
-            ):
+            labels = ("ang", "hap", "exc", "neu", "sad", last)
+            for index, (gender, label) in enumerate((gender, label) for label in labels for gender in "FM"):
                 start = 1.0 + 2.5 * index
                 utterance = IEMOCAPUtterance(
                     id=f"{dialog}_{gender}{turn[gender]:03d}",
@@ -222,7 +223,9 @@ def test_ser_learns_and_is_evaluated_on_the_held_out_session(setup, ser_run):
 
     results = json.loads((output / "results.json").read_text())
     session1 = [u for u in setup["iemocap_tree"].kept() if u.session == 1]
-    assert results["num_examples"] == {"train": 70, "validation": 10, "test": len(session1)}
+    validation = [u for u in setup["iemocap_tree"].kept() if u.speaker == "Ses02F"]
+    train = len(setup["iemocap_tree"].kept()) - len(session1) - len(validation)
+    assert results["num_examples"] == {"train": train, "validation": len(validation), "test": len(session1)}
     assert results["label_names"] == ["angry", "happy", "neutral", "sad"]
     assert results["test"]["ua"] >= 0.5, results["test"]  # chance is 0.25
     assert np.sum(results["confusion_matrix"]) == len(session1)
@@ -324,7 +327,7 @@ def test_baselines_run_through_the_same_script(setup, tmp_path, baseline, data, 
 def test_all_folds_aggregates_mean_and_std(setup, tmp_path):
     results = in_process(
         "--task", "ser", "--iemocap_root", setup["iemocap"], "--all_folds", *backbone_args(setup),
-        *common_args(setup, tmp_path), "--num_train_epochs", "1", "--max_train_samples", "16",
+        *common_args(setup, tmp_path), "--num_train_epochs", "2", "--ortho_loss_weight", "0",
     )  # fmt: skip
     runs = []
     for fold in range(1, 6):
@@ -340,6 +343,7 @@ def test_all_folds_aggregates_mean_and_std(setup, tmp_path):
         assert saved["test"][metric]["n"] == 5
         assert saved["test"][metric]["mean"] == pytest.approx(np.mean(values))
         assert saved["test"][metric]["std"] == pytest.approx(np.std(values, ddof=1))
+    assert len({run["test"]["ua"] for run in runs}) > 1  # five different models, five different test sessions
     # every kept utterance is tested exactly once over the five folds
     assert np.sum(saved["confusion_matrix"]) == len(setup["iemocap_tree"].kept())
     table = (tmp_path / "results.md").read_text()
@@ -380,7 +384,9 @@ def test_finetunes_a_pretraining_checkpoint_on_a_csv_corpus(setup, tmp_path):
     )  # fmt: skip
     assert results["method"] == "CMT Base"
     assert results["label_names"] == ["calm", "upset"]
-    assert results["num_examples"] == {"train": 70, "validation": 10, "test": 20}
+    kept = setup["iemocap_tree"].kept()
+    test, validation = sum(u.session == 1 for u in kept), sum(u.speaker == "Ses02F" for u in kept)
+    assert results["num_examples"] == {"train": len(kept) - test - validation, "validation": validation, "test": test}
     assert results["model"]["checkpoint"] == str(checkpoint)
     assert "| Method | Calm ↑ | Upset ↑ | WA ↑ | UA ↑ |" in (output / "results.md").read_text()
 
@@ -488,3 +494,21 @@ def test_distributed_finetuning_under_accelerate_launch(setup, tmp_path):
     session1 = [u.id for u in setup["iemocap_tree"].kept() if u.session == 1]
     assert [row["id"] for row in read_predictions(output)] == session1
     assert np.sum(results["confusion_matrix"]) == len(session1)
+
+
+@pytest.mark.parametrize("task, metric, greater_is_better", [("ser", "ua", True), ("sa", "mae", False)])
+def test_paper_recipe_is_the_default_on_the_command_line_and_in_json(tmp_path, task, metric, greater_is_better):
+    arguments = ["--task", task, "--corpus", "c.csv", "--text_model", "t", "--audio_model", "a"]
+    config = tmp_path / "run.json"
+    config.write_text(json.dumps({"task": task, "corpus": "c.csv", "output_dir": str(tmp_path)}))
+    for parsed in (run_finetuning.parse_arguments([*arguments, "--output_dir", str(tmp_path)]),
+                   run_finetuning.parse_arguments([str(config)])):  # fmt: skip
+        model_args, _, training_args = parsed
+        assert training_args.learning_rate == 1e-5 and training_args.num_train_epochs == 25
+        assert training_args.optim == "adamw_torch" and training_args.weight_decay == 0  # Adam
+        assert training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps == 16
+        assert training_args.load_best_model_at_end and training_args.eval_strategy == "epoch"
+        assert training_args.metric_for_best_model == metric and training_args.greater_is_better is greater_is_better
+        assert run_finetuning.model_overrides(model_args)["ortho_loss_weight"] == 10.0
+    override = run_finetuning.parse_arguments([*arguments, "--output_dir", "x", "--metric_for_best_model", "wa"])
+    assert override[2].metric_for_best_model == "wa"
