@@ -34,7 +34,8 @@ facebook/hubert-large-ll60k`; PT, TAPT = checkpoints of `run_pretraining.py`):
     CMT-4 w/o PT (Table 4)          B --preset cmt-large --ortho_loss_weight 0
     CMT-4 PT                        --model_name_or_path <cmt-large PT> --ortho_loss_weight 0
     CMT-4 PT + TAPT                 --model_name_or_path <cmt-large PT + TAPT> --ortho_loss_weight 0
-    CMT-4 PT + Layer pooler         --model_name_or_path <cmt-large PT> --ortho_loss_weight 0 --audio_layer_pooling weighted
+    CMT-4 PT + Layer pooler         --model_name_or_path <cmt-large PT> --ortho_loss_weight 0 \
+                                        --audio_layer_pooling weighted
     CMT-4 PT + Ortho                --model_name_or_path <cmt-large PT>                 (α = 10 is the default)
     CMT Base / CMT Large            --model_name_or_path <cmt-base / cmt-large PT + TAPT>
 
@@ -266,7 +267,7 @@ class TaskData:
     description: str
 
 
-# --- arguments --------------------------------------------------------------------------------------------------------
+# --- arguments -------------------------------------------------------------------------------------------------------
 
 
 def parse_arguments(argv: list[str] | None = None) -> tuple[ModelArguments, DataArguments, TrainingArguments]:
@@ -321,12 +322,10 @@ def check_arguments(model_args: ModelArguments, data_args: DataArguments, traini
         )
     if any(csv_files) and not all(csv_files):
         raise ValueError("Give all three of --train_file, --validation_file and --test_file.")
-    if data_args.fold is not None and (
-        isinstance(data_args.fold, bool) or data_args.fold not in IEMOCAP_FOLDS
-    ):  # fmt: skip
+    if data_args.fold is not None and data_args.fold not in IEMOCAP_FOLDS:
         raise ValueError(f"--fold must be one of {IEMOCAP_FOLDS} (the IEMOCAP test session), got {data_args.fold}.")
     if iemocap and (data_args.fold is None) == (not data_args.all_folds):
-        raise ValueError("IEMOCAP needs --fold N (one leave-one-session-out fold, 1-5) or --all_folds, not both.")
+        raise ValueError("IEMOCAP needs either --fold N (one leave-one-session-out fold, 1-5) or --all_folds.")
     if not iemocap and (data_args.fold is not None or data_args.all_folds):
         raise ValueError("--fold and --all_folds select IEMOCAP leave-one-session-out folds: pass --iemocap_root.")
     if data_args.all_folds and training_args.resume_from_checkpoint:
@@ -380,7 +379,7 @@ def card_variant(task: str) -> str:
     return "cmt-ser" if task == "ser" else "cmt-sa"
 
 
-# --- data -------------------------------------------------------------------------------------------------------------
+# --- data ------------------------------------------------------------------------------------------------------------
 
 
 def load_task_data(data_args: DataArguments, fold: int | None) -> TaskData:
@@ -451,7 +450,10 @@ def load_labelled_corpus(data_args: DataArguments) -> DatasetDict:
     corpus = read(data_args.corpus)
     renamed = DatasetDict()
     for split, dataset in corpus.items():
-        renamed[SPLIT_ALIASES.get(split, split)] = dataset
+        name = SPLIT_ALIASES.get(split, split)
+        if name in renamed:
+            raise ValueError(f"{data_args.corpus!r} has two {name!r} splits: {sorted(corpus)}; keep one.")
+        renamed[name] = dataset
     if set(renamed) != {"train"}:
         return renamed
     dataset, column = renamed["train"], data_args.split_column
@@ -501,6 +503,11 @@ def encode_class_labels(
                 f"--class_names {label_names} differ from the dataset's classes {feature.names} (column {column!r})."
             )
         label_names, by_name = list(feature.names), False
+        for split, dataset in corpus.items():
+            if dataset.features[column] != feature:  # ids of another class order would be read as these classes
+                raise ValueError(
+                    f"Split {split!r} labels {column!r} with {dataset.features[column]}, split 'train' with {feature}."
+                )
     elif all(isinstance(value, str) for value in train_values):
         label_names, by_name = label_names or sorted({value.strip() for value in train_values}), True
     elif all(isinstance(value, int) and not isinstance(value, bool) for value in train_values):
@@ -508,7 +515,7 @@ def encode_class_labels(
     else:
         kinds = sorted({type(value).__name__ for value in train_values})
         raise ValueError(
-            f"Label column {column!r} holds {kinds}; SER needs class names or integer class ids (scores are --task sa)."
+            f"Label column {column!r} holds {kinds}; SER needs class names or integer class ids (scores: --task sa)."
         )
     if len(set(label_names)) != len(label_names) or len(label_names) < 2:
         raise ValueError(f"SER needs at least two distinct class names, got {label_names}.")
@@ -539,6 +546,11 @@ def encode_scores(corpus: DatasetDict, column: str) -> DatasetDict:
     """Replaces `column` with float `labels`; every score must be a finite number in [-3, 3] (the MOSEI scale)."""
     encoded = DatasetDict()
     for split, dataset in corpus.items():
+        if isinstance(dataset.features[column], ClassLabel):
+            raise ValueError(
+                f"Split {split!r}: column {column!r} holds class labels {dataset.features[column].names}, not "
+                "sentiment scores: use --task ser."
+            )
         scores = []
         for index, value in enumerate(dataset[column]):
             try:
@@ -555,7 +567,7 @@ def encode_scores(corpus: DatasetDict, column: str) -> DatasetDict:
     return encoded
 
 
-# --- model ------------------------------------------------------------------------------------------------------------
+# --- model -----------------------------------------------------------------------------------------------------------
 
 
 def checkpoint_task(config: CMTConfig) -> str:
@@ -663,7 +675,7 @@ def method_name(model_args: ModelArguments, config: CMTConfig) -> str:
     return name + (f" ({', '.join(notes)})" if notes else "")
 
 
-# --- one fine-tuning run ----------------------------------------------------------------------------------------------
+# --- one fine-tuning run ---------------------------------------------------------------------------------------------
 
 
 def finetune(
@@ -737,7 +749,7 @@ def finetune(
             plot_confusion_matrix(np.array(results["confusion_matrix"]), data.label_names, output_dir, method)
         else:
             plot_scatter(prediction.predictions, prediction.label_ids, output_dir, method)
-        write_results(output_dir, [results])
+        write_results(output_dir, results)
         write_model_card(output_dir, results, model.config, training_args)
     del trainer, model
     gc.collect()
@@ -806,7 +818,7 @@ def describe_training(training_args: TrainingArguments, trainer: CMTTrainer, tra
     }
 
 
-# --- reports ----------------------------------------------------------------------------------------------------------
+# --- reports ---------------------------------------------------------------------------------------------------------
 
 
 def _json_safe(value):
@@ -844,39 +856,40 @@ def markdown_table(columns: list[tuple[str, str]], rows: list[tuple[str, dict]])
     return lines
 
 
-def write_results(output_dir: Path, runs: list[dict]) -> dict:
-    """`results.json` and `results.md` for one run, or for the folds of `--all_folds` (mean ± std over the folds)."""
+def combine_folds(runs: list[dict]) -> dict:
+    """The results of `--all_folds`: each metric's mean ± std over the folds, the summed confusion matrix (every
+    utterance is tested once) and the runs themselves."""
     first = runs[0]
-    task, label_names, method = first["task"], first["label_names"], first["method"]
-    columns = table_columns(task, label_names)
+    combined = {
+        "task": first["task"],
+        "method": first["method"],
+        "baseline": first["baseline"],
+        "folds": [run["fold"] for run in runs],
+        "data": f"IEMOCAP, {len(runs)}-fold leave-one-session-out cross-validation",
+        "label_names": first["label_names"],
+        "model": {key: value for key, value in first["model"].items() if key != "checkpoint"},
+        "training": first["training"],
+        "validation": aggregate_results([run["validation"] for run in runs]),
+        "test": aggregate_results([run["test"] for run in runs]),
+        "runs": runs,
+    }
+    if first["task"] == "ser":
+        combined["confusion_matrix"] = np.sum([run["confusion_matrix"] for run in runs], axis=0).tolist()
+    return combined
+
+
+def write_results(output_dir: Path, results: dict) -> None:
+    """`results.json` and `results.md` of one run, or of the folds of `--all_folds` (`combine_folds`)."""
+    task, method, runs = results["task"], results["method"], results.get("runs")
+    columns = table_columns(task, results["label_names"])
     title = "speech emotion recognition" if task == "ser" else "sentiment analysis"
-    best = first["training"]["best_metric"]
     lines = [f"# {method}: {title}", ""]
-    if len(runs) == 1:
-        results = first
-        lines += [f"Data: {first['data']}.", f"Test split: {first['num_examples']['test']} examples.", ""]
-        lines += markdown_table(columns, [(method, first["test"])])
+    if runs is None:
+        lines += [f"Data: {results['data']}.", f"Test split: {results['num_examples']['test']} examples.", ""]
+        lines += markdown_table(columns, [(method, results["test"])])
     else:
-        aggregated = {split: aggregate_results([run[split] for run in runs]) for split in ("validation", "test")}
-        results = {
-            "task": task,
-            "method": method,
-            "baseline": first["baseline"],
-            "folds": [run["fold"] for run in runs],
-            "label_names": label_names,
-            "model": {key: value for key, value in first["model"].items() if key != "checkpoint"},
-            "validation": aggregated["validation"],
-            "test": aggregated["test"],
-            "runs": runs,
-        }
-        if task == "ser":
-            results["confusion_matrix"] = np.sum([run["confusion_matrix"] for run in runs], axis=0).tolist()
-        lines += [
-            f"IEMOCAP, {len(runs)}-fold leave-one-session-out cross-validation: mean ± std (sample std) over the "
-            "folds' test sessions.",
-            "",
-        ]
-        lines += markdown_table(columns, [(method, aggregated["test"])])
+        lines += [f"{results['data']}: mean ± std (sample std) over the folds' test sessions.", ""]
+        lines += markdown_table(columns, [(method, results["test"])])
         lines += ["", "## Per fold (test session)", ""]
         lines += markdown_table(columns, [(f"fold {run['fold']}", run["test"]) for run in runs])
     lines.append("")
@@ -895,14 +908,13 @@ def write_results(output_dir: Path, runs: list[dict]) -> dict:
     lines += [f"| {key} | {_cell(results['test'][key])} | {_cell(results['validation'].get(key))} |" for key in extra]
     lines += ["", "## Setup", "", "| | |", "|---|---|"]
     lines += [f"| {key} | {value} |" for key, value in results["model"].items()]
-    training = first["training"]
+    training = results["training"]
     for key in ("optimizer", "learning_rate", "lr_scheduler", "effective_batch_size", "epochs", "seed"):
         lines.append(f"| {key} | {training[key]} |")
     direction = "higher" if training["greater_is_better"] else "lower"
-    lines.append(f"| best checkpoint | by validation {best} ({direction} is better) |")
+    lines.append(f"| best checkpoint | by validation {training['best_metric']} ({direction} is better) |")
     (output_dir / "results.md").write_text("\n".join(lines) + "\n")
     (output_dir / "results.json").write_text(json.dumps(_json_safe(results), indent=2, ensure_ascii=False) + "\n")
-    return results
 
 
 def write_predictions(path: Path, rows, prediction, label_names: list[str] | None) -> None:
@@ -1039,23 +1051,19 @@ def main(argv: list[str] | None = None) -> dict:
 
     # 3. the folds' mean ± std
     output_dir = Path(training_args.output_dir)
-    results = runs[0]
+    results = combine_folds(runs) if len(runs) > 1 else runs[0]
     if len(runs) > 1 and training_args.process_index == 0:
-        results = write_results(output_dir, runs)
-        plot_confusion_matrix(
-            np.array(results["confusion_matrix"]),
-            results["label_names"],
-            output_dir,
-            f"{results['method']}, {len(runs)} folds",
-        )
+        write_results(output_dir, results)
+        title = f"{results['method']}, {len(runs)} folds"
+        plot_confusion_matrix(np.array(results["confusion_matrix"]), results["label_names"], output_dir, title)
     summary = ", ".join(
         f"{header.rstrip(' ↑↓')} {_cell(results['test'].get(metric))}"
         for metric, header in table_columns(data_args.task, results["label_names"])
         if metric in ("wa", "ua", "acc7", "acc2_non0", "f1_non0", "mae")
     )
-    scope = f"{len(runs)} folds" if len(runs) > 1 else results.get("data", "")
     print(
-        f"Done: {results['method']}, {data_args.task} on {scope}: test {summary}; results in {output_dir.resolve() / 'results.md'}"
+        f"Done: {results['method']}, {data_args.task} on {results['data']}: test {summary}; results in "
+        f"{output_dir.resolve() / 'results.md'}"
     )
     return results
 

@@ -110,6 +110,7 @@ def common_args(setup, output_dir) -> list[str]:
         "--logging_steps", "1",
         "--report_to", "none",
         "--dataloader_num_workers", "0",
+        "--dataloader_pin_memory", "false",
         "--seed", "0",
     ]  # fmt: skip
 
@@ -422,34 +423,63 @@ def bad_corpora(setup):
     binary = iemocap_manifest(
         setup, root / "binary.csv", label=lambda u: "calm" if u.label in ("neu", "sad") else "upset"
     )
-    scores = write_manifest(root / "scores.csv", [
-        {"audio": str(u.wav), "text": u.text, "score": "7" if i == 3 else "1.5", "split": ["train", "valid", "test"][i % 3]}
-        for i, u in enumerate(setup["iemocap_tree"].kept())
-    ])  # fmt: skip
-    return {"outside": outside, "unlabelled": unlabelled, "binary": binary, "scores": scores}
+    rows = [
+        {"audio": str(u.wav), "text": u.text, "score": "7" if index == 3 else "1.5", "split": split}
+        for index, (u, split) in enumerate(zip(setup["iemocap_tree"].kept(), ["train", "dev", "test"] * 100))
+    ]
+    scores = write_manifest(root / "scores.csv", rows)
+    unsplit = write_manifest(root / "unsplit.csv", [{**row, "split": "holdout"} for row in rows])
+    return {"outside": outside, "unlabelled": unlabelled, "binary": binary, "scores": scores, "unsplit": unsplit}
 
 
-@pytest.mark.parametrize(
-    "arguments, message",
-    [
-        (["--task", "ser", "--iemocap_root", "IEMOCAP", "--fold", "6"], r"--fold must be one of \(1, 2, 3, 4, 5\)"),
-        (["--task", "ser", "--iemocap_root", "IEMOCAP", "--fold", "0"], r"--fold must be one of"),
-        (["--task", "ser", "--iemocap_root", "IEMOCAP", "--fold", "1", "--all_folds"], "not both"),
-        (["--task", "ser", "--iemocap_root", "IEMOCAP"], r"--fold N .* or --all_folds"),
-        (["--task", "ser", "--mosei_mmsa_root", "MOSEI"], "use --task sa"),
-        (["--task", "sa", "--iemocap_root", "IEMOCAP", "--fold", "1"], "use --task ser"),
-        (["--task", "ser", "--corpus", "outside", "--label_column", "emotion", "--class_names",
-          "angry,happy,neutral,sad"], r"test\[4\] \(audio '.*Ses01F_impro01_F002.wav'\): label 'bored' is outside the label set \['angry'"),
-        (["--task", "ser", "--corpus", "unlabelled"], r"Split 'train' has no label column 'label'.*--label_column"),
-        (["--task", "sa", "--corpus", "scores"], r"train\[1\] \(audio .*\): score '7' is not a number in \[-3, 3\]"),
-        (["--task", "sa", "--corpus", "scores", "--model_name_or_path", "SER"], "is a classification checkpoint"),
-        (["--task", "ser", "--iemocap_root", "IEMOCAP", "--fold", "1", "--model_name_or_path", "SA"],
-         "is a regression .* checkpoint"),
-        (["--task", "ser", "--corpus", "binary", "--label_column", "emotion", "--model_name_or_path", "SER"],
-         r"classifies \['angry', 'happy', 'neutral', 'sad'\] but the data's classes are \['calm', 'upset'\]"),
-        (["--task", "sa", "--corpus", "scores", "--model_name_or_path", "runs/tapt-fold{fold}"], r"'\{fold\}'"),
-    ],
-)  # fmt: skip
+IEMOCAP_FOLD = ["--task", "ser", "--iemocap_root", "IEMOCAP"]
+BAD_INPUTS = {
+    "fold 6": ([*IEMOCAP_FOLD, "--fold", "6"], r"--fold must be one of \(1, 2, 3, 4, 5\) .*, got 6"),
+    "fold 0": ([*IEMOCAP_FOLD, "--fold", "0"], r"--fold must be one of .*, got 0"),
+    "fold and all folds": ([*IEMOCAP_FOLD, "--fold", "1", "--all_folds"], r"either --fold N .* or --all_folds"),
+    "no fold": (IEMOCAP_FOLD, r"either --fold N .* or --all_folds"),
+    "two corpora": ([*IEMOCAP_FOLD, "--fold", "1", "--corpus", "scores"], r"exactly one labelled corpus"),
+    "MOSEI for SER": (["--task", "ser", "--mosei_mmsa_root", "MOSEI"], "use --task sa"),
+    "IEMOCAP for SA": (["--task", "sa", "--iemocap_root", "IEMOCAP", "--fold", "1"], "use --task ser"),
+    "label outside the set": (
+        [
+            "--task",
+            "ser",
+            "--corpus",
+            "outside",
+            "--label_column",
+            "emotion",
+            "--class_names",
+            "angry,happy,neutral,sad",
+        ],
+        r"test\[4\] \(audio '.*Ses01F_impro01_F002.wav'\): label 'bored' is outside the label set \['angry'",
+    ),
+    "no label column": (["--task", "ser", "--corpus", "unlabelled"], r"Split 'train' has no label column 'label'"),
+    "score outside [-3, 3]": (
+        ["--task", "sa", "--corpus", "scores"],
+        r"train\[1\] \(audio .*\): score '7' is not a number in \[-3, 3\]",
+    ),
+    "unknown split": (["--task", "sa", "--corpus", "unsplit"], r"row 0: split 'holdout' in column 'split'"),
+    "SA from an SER checkpoint": (
+        ["--task", "sa", "--corpus", "scores", "--model_name_or_path", "SER"],
+        "is a classification checkpoint",
+    ),
+    "SER from an SA checkpoint": (
+        [*IEMOCAP_FOLD, "--fold", "1", "--model_name_or_path", "SA"],
+        "is a regression .* checkpoint",
+    ),
+    "SER checkpoint of other classes": (
+        ["--task", "ser", "--corpus", "binary", "--label_column", "emotion", "--model_name_or_path", "SER"],
+        r"classifies \['angry', 'happy', 'neutral', 'sad'\] but the data's classes are \['calm', 'upset'\]",
+    ),
+    "{fold} without folds": (
+        ["--task", "sa", "--corpus", "scores", "--model_name_or_path", "runs/tapt-fold{fold}"],
+        r"'\{fold\}'",
+    ),
+}
+
+
+@pytest.mark.parametrize("arguments, message", BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
 def test_bad_input_is_refused_before_training(setup, bad_corpora, ser_run, sa_run, tmp_path, arguments, message):
     paths = {"IEMOCAP": setup["iemocap"], "MOSEI": setup["mosei"], "SER": ser_run[0], "SA": sa_run[0], **bad_corpora}
     arguments = [str(paths.get(argument, argument)) for argument in arguments]
@@ -512,3 +542,47 @@ def test_paper_recipe_is_the_default_on_the_command_line_and_in_json(tmp_path, t
         assert run_finetuning.model_overrides(model_args)["ortho_loss_weight"] == 10.0
     override = run_finetuning.parse_arguments([*arguments, "--output_dir", "x", "--metric_for_best_model", "wa"])
     assert override[2].metric_for_best_model == "wa"
+
+
+TABLE_ROWS = {  # Tables 1, 2 and 4: flags -> (row name, CMTConfig fields); PT = from a CMT checkpoint
+    "RoBERTa": (["--baseline", "text_only"], "Text-only (roberta)", {"modalities": "text", "num_cross_layers": 0}),
+    "HuBERT": (["--baseline", "audio_only"], "Audio-only (hubert)", {"modalities": "audio", "ortho_loss_weight": 0}),
+    "Shallow-Fusion": (["--baseline", "shallow_fusion"], "Shallow-Fusion", {"num_cross_layers": 0}),
+    "CMT-4 w/o PT": (["--preset", "cmt-large", "--ortho_loss_weight", "0"], "CMT Large (w/o PT, α=0)", {}),
+    "CMT-4 PT": (["PT", "--ortho_loss_weight", "0"], "CMT Large (α=0)", {"ortho_loss_weight": 0}),
+    "CMT-4 PT + Layer pooler": (
+        ["PT", "--ortho_loss_weight", "0", "--audio_layer_pooling", "weighted"],
+        "CMT Large (layer pooler, α=0)",
+        {"audio_layer_pooling": "weighted"},
+    ),
+    "CMT-4 PT, audio layer 3 (Figure 2)": (
+        ["PT", "--audio_layer_pooling", "3"],
+        "CMT Large (audio layer 3)",
+        {"audio_layer_pooling": 3},
+    ),
+    "CMT-4 PT + Ortho": (["PT"], "CMT Large", {"ortho_loss_weight": 10.0, "audio_layer_pooling": "last"}),
+}
+
+
+@pytest.mark.parametrize("flags, name, fields", TABLE_ROWS.values(), ids=TABLE_ROWS.keys())
+def test_every_table_row_is_one_set_of_flags(flags, name, fields):
+    from test_modeling_cmt import CMTAudioModelTester, CMTTextModelTester
+
+    from modeling_cmt import CMTConfig
+
+    source = ["--model_name_or_path", "pt"] if "PT" in flags else ["--text_model", "t", "--audio_model", "a"]
+    flags = [flag for flag in flags if flag != "PT"]
+    model_args, _, _ = run_finetuning.parse_arguments(
+        ["--task", "sa", "--corpus", "c.csv", "--output_dir", "x", *source, *flags]
+    )
+    backbones = {"text_config": CMTTextModelTester().get_config(), "audio_config": CMTAudioModelTester().get_config()}
+    config = CMTConfig.from_preset("cmt-large", **backbones, **run_finetuning.model_overrides(model_args))
+    assert run_finetuning.method_name(model_args, config) == name
+    for key, value in fields.items():
+        assert getattr(config, key) == value, key
+
+
+def test_audio_layer_pooling_flag_is_checked():
+    assert run_finetuning.parse_layer_pooling("-1") == -1
+    with pytest.raises(ValueError, match="--audio_layer_pooling must be 'last', 'weighted' or a layer index"):
+        run_finetuning.parse_layer_pooling("middle")
