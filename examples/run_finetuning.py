@@ -716,7 +716,7 @@ def finetune(
     train_result = trainer.train(
         resume_from_checkpoint=training_args.resume_from_checkpoint, ignore_keys_for_eval=NON_PREDICTION_OUTPUTS
     )
-    trainer.save_model()  # the best checkpoint, loaded back at the end of training
+    trainer.save_model()  # the best checkpoint (loaded back at the end of training) and the processor
     trainer.save_state()
 
     # 5. evaluate it on the validation split and on the held-out test split
@@ -740,10 +740,9 @@ def finetune(
         matrix = ser_confusion_matrix(prediction.predictions, prediction.label_ids, label_names=data.label_names)
         results["confusion_matrix"] = matrix.tolist()
 
-    # 6. reports, the processor and the model card next to the model
+    # 6. reports and the model card next to the model
     if trainer.is_world_process_zero():
         output_dir = Path(training_args.output_dir)
-        processor.save_pretrained(output_dir)
         write_predictions(output_dir / "test_predictions.csv", test_rows, prediction, data.label_names)
         if task == "ser":
             plot_confusion_matrix(np.array(results["confusion_matrix"]), data.label_names, output_dir, method)

@@ -294,6 +294,14 @@ def test_sa_learns_and_reports_like_table_2(setup, sa_run):
     assert "MAE" in (output / "README.md").read_text()
     assert (output / "processor_config.json").exists() and (output / "model.safetensors").exists()
 
+    # the output folder is what pipeline("audio-text-sentiment") loads, with the scores of the evaluation
+    from transformers import pipeline
+
+    scorer = pipeline("audio-text-sentiment", model=str(output), device="cpu")
+    clip = next(c for c in learnable_mmsa_clips() if c.mode == "test")
+    audio = setup["mosei"] / "Raw" / clip.video_id / f"{clip.clip_id}.wav"
+    assert scorer(str(audio), text=clip.text)["score"] == pytest.approx(float(predictions[0]["prediction"]), abs=1e-3)
+
 
 @pytest.mark.parametrize(
     "baseline, data, method, modalities, absent",
@@ -586,3 +594,45 @@ def test_audio_layer_pooling_flag_is_checked():
     assert run_finetuning.parse_layer_pooling("-1") == -1
     with pytest.raises(ValueError, match="--audio_layer_pooling must be 'last', 'weighted' or a layer index"):
         run_finetuning.parse_layer_pooling("middle")
+
+
+def test_user_corpora_as_three_csv_files_or_a_saved_dataset(setup, tmp_path):
+    from datasets import ClassLabel, Dataset, DatasetDict
+
+    kept = setup["iemocap_tree"].kept()
+    splits = {"train": [u for u in kept if u.session > 2], "dev": [u for u in kept if u.session == 2],
+              "test": [u for u in kept if u.session == 1]}  # fmt: skip
+    files = {}
+    for split, members in splits.items():
+        rows = [{"path": str(u.wav), "sentence": u.text, "emotion": IEMOCAP_CLASS[u.label]} for u in members]
+        files[split] = write_manifest(tmp_path / f"{split}.csv", rows)
+    common = ["--output_dir", str(tmp_path), "--text_model", "t", "--audio_model", "a", "--label_column", "emotion"]
+    _, data_args, _ = run_finetuning.parse_arguments(
+        ["--task", "ser", "--train_file", str(files["train"]), "--validation_file", str(files["dev"]),
+         "--test_file", str(files["test"]), "--audio_column", "path", "--text_column", "sentence", *common]
+    )  # fmt: skip
+    data = run_finetuning.load_task_data(data_args, None)
+    assert data.label_names == ["angry", "happy", "neutral", "sad"]
+    assert {split: len(dataset) for split, dataset in data.corpus.items()} == {
+        "train": len(splits["train"]), "validation": len(splits["dev"]), "test": len(splits["test"])
+    }  # fmt: skip
+    assert data.corpus["test"]["text"] == [u.text for u in splits["test"]]
+    assert data.corpus["test"]["labels"] == [data.label_names.index(IEMOCAP_CLASS[u.label]) for u in splits["test"]]
+
+    # a saved DatasetDict whose ClassLabel fixes the class order (here not alphabetical)
+    names = ["sad", "neutral", "happy", "angry"]
+    saved = DatasetDict({
+        split: Dataset.from_dict(
+            {"audio": [str(u.wav) for u in members], "text": [u.text for u in members],
+             "emotion": [names.index(IEMOCAP_CLASS[u.label]) for u in members]}
+        ).cast_column("emotion", ClassLabel(names=names))
+        for split, members in splits.items()
+    })  # fmt: skip
+    saved.save_to_disk(str(tmp_path / "saved"))
+    _, data_args, _ = run_finetuning.parse_arguments(["--task", "ser", "--corpus", str(tmp_path / "saved"), *common])
+    data = run_finetuning.load_task_data(data_args, None)
+    assert data.label_names == names
+    assert data.corpus["validation"]["labels"] == [names.index(IEMOCAP_CLASS[u.label]) for u in splits["dev"]]
+    _, data_args, _ = run_finetuning.parse_arguments(["--task", "sa", "--corpus", str(tmp_path / "saved"), *common])
+    with pytest.raises(ValueError, match=r"column 'emotion' holds class labels .* use --task ser"):
+        run_finetuning.load_task_data(data_args, None)
