@@ -129,13 +129,13 @@ NEUTRAL_TEXT = [
 
 # Prosody that carries the emotion (eSpeak NG parameters: base pitch, pitch range, words per minute)...
 EMOTIONAL_PROSODY = {
-    "angry": {"pitch": 40, "pitch_range": 90, "rate": 240},
-    "happy": {"pitch": 85, "pitch_range": 80, "rate": 190},
-    "neutral": {"pitch": 50, "pitch_range": 35, "rate": 165},
-    "sad": {"pitch": 20, "pitch_range": 8, "rate": 110},
+    "angry": {"pitch": 55, "pitch_range": 100, "rate": 260},
+    "happy": {"pitch": 90, "pitch_range": 70, "rate": 200},
+    "neutral": {"pitch": 50, "pitch_range": 30, "rate": 160},
+    "sad": {"pitch": 10, "pitch_range": 0, "rate": 100},
 }
 # ...and prosody that does not.
-FLAT_PROSODY = {"pitch": 50, "pitch_range": 35, "rate": 165}
+FLAT_PROSODY = {"pitch": 50, "pitch_range": 30, "rate": 160}
 
 
 @dataclass
@@ -148,7 +148,7 @@ class SyntheticUtterance:
 
 
 def sample_emotional_utterances(
-    num_utterances: int, seed: int = 0, p_emotional_text: float = 0.6, p_emotional_prosody: float = 0.6
+    num_utterances: int, seed: int = 0, p_emotional_text: float = 0.5, p_emotional_prosody: float = 0.7
 ) -> list[SyntheticUtterance]:
     """Draws utterances with balanced labels; each modality carries the label with its own probability, so a
     text-only model tops out near `p_t + (1 - p_t) / 4` accuracy, an audio-only one near `p_a + (1 - p_a) / 4`, and a
