@@ -882,7 +882,9 @@ class CMTForPreTraining(CMTPreTrainedModel):
         if mask_time_indices is not None and mask_time_indices.any():
             selected = mask_time_indices.bool()
             projected = self.audio_projection(encoded["audio_last_hidden_state"][selected])  # (masked, codeword_dim)
-            cosine = F.cosine_similarity(projected[:, None, :], self.codeword_embeddings[None, :, :], dim=-1)
+            # cosine similarity as a matmul of unit vectors: broadcasting F.cosine_similarity would materialise a
+            # (masked, num_codewords, codeword_dim) tensor and its gradient
+            cosine = F.normalize(projected, dim=-1) @ F.normalize(self.codeword_embeddings, dim=-1).T
             audio_logits = cosine / self.config.logit_temperature  # (masked, num_codewords)
             if audio_labels is not None:
                 audio_loss = F.cross_entropy(audio_logits, audio_labels[selected])

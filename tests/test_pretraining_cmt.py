@@ -46,8 +46,11 @@ def test_losses_are_the_papers(config):
     assert out.audio_logits.shape == (int(frames.sum()), 12)
     assert torch.allclose(out.audio_mlm_loss, F.cross_entropy(out.audio_logits, batch["audio_labels"][frames]))
     assert torch.allclose(out.loss, out.audio_mlm_loss + out.text_mlm_loss)  # L_tot = L_a + L_w
-    # cosine similarity / temperature 0.1 bounds the logits by 10
-    assert out.audio_logits.abs().max() <= 10.0 + 1e-4
+    # HuBERT's prediction: cosine similarity between projected frames and codewords / temperature 0.1
+    with torch.no_grad():
+        projected = model.audio_projection(out.audio_last_hidden_state[frames])
+        expected = F.cosine_similarity(projected[:, None], model.codeword_embeddings[None], dim=-1) / 0.1
+    torch.testing.assert_close(out.audio_logits, expected, atol=1e-4, rtol=1e-4)
 
 
 def test_each_stream_cross_attends_to_the_unmasked_other_modality(config):
