@@ -371,13 +371,20 @@ import importlib
 import importlib.abc
 import json
 import os
+import site
 import sys
 import traceback
 
 PACKAGES = ("configuration_cmt", "modeling_cmt", "processing_cmt")
 
-# cmt must not be importable: drop sys.path entries that hold it, and refuse it if it is installed in site-packages
-sys.path[:] = [entry for entry in sys.path if not any(os.path.isdir(os.path.join(entry or ".", p)) for p in PACKAGES)]
+# cmt must not be importable: drop the sys.path entries that hold it (a checkout), and refuse it where it is installed
+# in site-packages, which must stay for torch and transformers (CI installs cmt there)
+SITE_DIRS = set(site.getsitepackages() + [site.getusersitepackages()])
+sys.path[:] = [
+    entry
+    for entry in sys.path
+    if entry in SITE_DIRS or not any(os.path.isdir(os.path.join(entry or ".", p)) for p in PACKAGES)
+]
 
 
 class RefuseCMT(importlib.abc.MetaPathFinder):
