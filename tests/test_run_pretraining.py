@@ -129,3 +129,18 @@ def test_tapt_without_checkpoint_is_refused(pretraining_setup):
             "--corpus", "whatever.csv"]  # fmt: skip
     result = subprocess.run(args, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert result.returncode != 0 and "--model_name_or_path" in result.stderr
+
+
+def test_documented_accelerate_configs_load():
+    """docs/accelerate/*.yaml are read by accelerate's own config loader (what `accelerate launch --config_file` does)."""
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    configs = {
+        path.name: load_config_from_file(str(path)) for path in sorted((REPO / "docs" / "accelerate").glob("*.yaml"))
+    }
+    assert {name: config.distributed_type.value for name, config in configs.items()} == {
+        "deepspeed_zero2.yaml": "DEEPSPEED",
+        "fsdp.yaml": "FSDP",
+        "multi_gpu_bf16.yaml": "MULTI_GPU",
+    }
+    assert all(config.mixed_precision == "bf16" for config in configs.values())
