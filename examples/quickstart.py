@@ -29,7 +29,16 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
-from transformers import HfArgumentParser, HubertConfig, HubertModel, RobertaConfig, RobertaModel
+from datasets import Dataset
+from transformers import (
+    AutoConfig,
+    AutoFeatureExtractor,
+    HfArgumentParser,
+    HubertConfig,
+    HubertModel,
+    RobertaConfig,
+    RobertaModel,
+)
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,15 +57,23 @@ class QuickstartArguments:
     num_utterances: int = field(default=400, metadata={"help": "Size of the synthesized corpus (70/15/15 split)."})
     pretrain_steps: int = field(default=300, metadata={"help": "Cross-modal pretraining updates."})
     finetune_epochs: float = field(default=15.0, metadata={"help": "Fine-tuning epochs of each model."})
-    learning_rate: float = field(default=1e-3, metadata={"help": "Learning rate of the tiny models (both stages)."})
-    ortho_loss_weight: float = field(
-        default=1.0,
+    learning_rate: float | None = field(
+        default=None,
         metadata={
-            "help": "α of Eq. (8) for CMT. The paper's 10 suits its pretrained large backbones; on tiny random "
-            "ones it swamps the task loss within a few hundred steps."
+            "help": "Learning rate of both stages. Default: 1e-3 for the tiny backbones; with real ones the "
+            "paper's 5e-5 (pretraining) and 1e-5 (fine-tuning)."
         },
     )
-    num_codewords: int = field(default=32, metadata={"help": "k-means codebook size."})
+    ortho_loss_weight: float | None = field(
+        default=None,
+        metadata={
+            "help": "α of Eq. (8) for CMT. Default: the paper's 10 with real backbones; 1 with the tiny random ones, "
+            "where 10 swamps the task loss within a few hundred steps."
+        },
+    )
+    num_codewords: int | None = field(
+        default=None, metadata={"help": "k-means codebook size. Default: 32 for the tiny backbones, HuBERT's 500."}
+    )
     seed: int = field(default=0, metadata={"help": "Seed of the corpus and of every run."})
 
 
@@ -172,23 +189,28 @@ def main():
     print(f"corpus in {output / 'corpus'}: " + ", ".join(f"{k} {v.name}" for k, v in manifests.items()))
 
     step(2, "Backbones")
-    if args.text_model and args.audio_model:
-        text_model, audio_model = args.text_model, args.audio_model
-    else:
+    tiny = not (args.text_model and args.audio_model)
+    if tiny:
         text_model, audio_model = build_tiny_backbones(manifests, output / "backbones", args.seed)
+    else:
+        text_model, audio_model = args.text_model, args.audio_model
+    # the tiny random backbones learn at a high rate with a light regulariser; real ones take the paper's recipe
+    pretrain_lr = args.learning_rate or (1e-3 if tiny else 5e-5)
+    finetune_lr = args.learning_rate or (1e-3 if tiny else 1e-5)
+    alpha = args.ortho_loss_weight if args.ortho_loss_weight is not None else (1.0 if tiny else 10.0)
+    args.num_codewords = args.num_codewords or (32 if tiny else 500)
+    overrides = ["--config_overrides", "cross_intermediate_size=128"] if tiny else []
     print(f"text: {text_model}\naudio: {audio_model}")
 
     step(3, f"k-means codebook of {args.num_codewords} codewords on the audio backbone's frames")
-    from datasets import Dataset
-
     with open(manifests["train"]) as file:
         train_audio = [row["audio"] for row in csv.DictReader(file)]
-    from transformers import AutoFeatureExtractor
-
+    # frames of a middle layer, as HuBERT's later iterations cluster
+    layer = max(1, AutoConfig.from_pretrained(audio_model).num_hidden_layers // 2)
     centroids, metadata = fit_codebook(
         Dataset.from_dict({"audio": train_audio}),
         audio_model,
-        layer=1,
+        layer=layer,
         num_codewords=args.num_codewords,
         feature_extractor=AutoFeatureExtractor.from_pretrained(audio_model),
         seed=args.seed,
@@ -203,10 +225,10 @@ def main():
     pretraining = start_example(
         "run_pretraining.py",
         "--text_model", text_model, "--audio_model", audio_model, "--preset", "cmt-base",
-        "--config_overrides", "cross_intermediate_size=128",
+        *overrides,
         "--corpus", manifests["train"], "--codebook", codebook,
         "--output_dir", pretrained, "--max_steps", args.pretrain_steps, "--per_device_train_batch_size", 8,
-        "--learning_rate", args.learning_rate, "--warmup_steps", 20, "--logging_steps", 50, "--save_strategy", "no",
+        "--learning_rate", pretrain_lr, "--warmup_steps", 20, "--logging_steps", 50, "--save_strategy", "no",
         "--report_to", "none", "--seed", args.seed, "--disable_tqdm", "true",
         log=logs / "pretraining.log",
     )  # fmt: skip
@@ -214,7 +236,7 @@ def main():
     runs = {
         "text-only": [*backbones, "--baseline", "text_only"],
         "audio-only": [*backbones, "--baseline", "audio_only"],
-        "CMT": ["--model_name_or_path", pretrained, "--ortho_loss_weight", args.ortho_loss_weight],
+        "CMT": ["--model_name_or_path", pretrained, "--ortho_loss_weight", alpha],
     }
 
     def finetune(name: str) -> subprocess.Popen:
@@ -224,7 +246,7 @@ def main():
             "--train_file", manifests["train"], "--validation_file", manifests["validation"],
             "--test_file", manifests["test"], "--label_column", "label", "--class_names", ",".join(EMOTIONS),
             "--output_dir", output / f"finetuned-{name}", "--num_train_epochs", args.finetune_epochs,
-            "--learning_rate", args.learning_rate, "--per_device_train_batch_size", 16, "--warmup_steps", 10,
+            "--learning_rate", finetune_lr, "--per_device_train_batch_size", 16, "--warmup_steps", 10,
             "--logging_steps", 20, "--report_to", "none", "--seed", args.seed, "--disable_tqdm", "true",
             log=logs / f"finetuning-{name}.log",
         )  # fmt: skip
@@ -277,9 +299,7 @@ def accuracy_by_cue(run_dir: Path, test_manifest: Path) -> dict[str, float]:
 
 def summarize(output: Path, test_manifest: Path, results: dict, predictions: list, seconds: float) -> None:
     lines = ["", "=" * 100, f"Offline quickstart done in {seconds / 60:.1f} min; everything is in {output}", ""]
-    header = (
-        f"{'model':<12}{'WA':>7}{'UA':>7}{'macro-F1':>10}   test accuracy where the emotion is in: text / audio / both / neither"
-    )
+    header = f"{'model':<12}{'WA':>7}{'UA':>7}{'macro-F1':>10}   test accuracy where the emotion is in: text / audio / both / neither"
     lines += [header, "-" * len(header)]
     for name, (run_dir, result) in results.items():
         test = result["test"]
