@@ -4,6 +4,7 @@ pipeline overheads, and peak memory with and without activation checkpointing.
 
     python benchmarks/run_benchmarks.py                      # base size: RoBERTa-base + HuBERT-base shapes
     python benchmarks/run_benchmarks.py --size tiny --repeats 1 --output_dir /tmp/bench
+    python benchmarks/run_benchmarks.py --gpu_only              # section 6 alone, on a CUDA machine
 
 One process, one run; every model is built locally from a config with random weights (nothing is downloaded). The
 sections:
@@ -16,6 +17,12 @@ sections:
 4. Inference: the `audio-text-sentiment` pipeline at batch 8 against the bare model forward on the same pre-batched
    inputs, and against transformers' own audio-classification (HuBERT) + text-classification (RoBERTa) pipelines.
 5. Peak memory of a training step without and with activation checkpointing, one subprocess per variant.
+6. On a CUDA device (`--device auto|cuda`): bf16 mixed-precision training throughput (samples/s) and model FLOP
+   utilisation (counted FLOPs / step time / the device's peak dense bf16 FLOP/s) at the paper's full size,
+   RoBERTa-large + HuBERT-large shapes, 10 s audio: CMT-Base, CMT-Large and shallow fusion fine-tuning steps and the
+   CMT-Base pretraining step, with peak device memory. Without a CUDA device the report says it was not run.
+
+Sections 1-5 always run on the CPU, in float32.
 
 Writes `<output_dir>/latest.md` and `latest.json` and prints the Markdown table.
 """
@@ -71,7 +78,7 @@ from processing_cmt import (  # noqa: E402
 
 SAMPLING_RATE = 16000
 NUM_LABELS = 4  # IEMOCAP's four emotion classes
-SECTIONS = ("fine_tuning", "pretraining", "collator", "inference", "memory")
+SECTIONS = ("fine_tuning", "pretraining", "collator", "inference", "memory", "gpu")
 
 ROBERTA_BASE_KWARGS = {**ROBERTA_LARGE_KWARGS, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12}
 ROBERTA_BASE_KWARGS["intermediate_size"] = 3072
@@ -228,6 +235,37 @@ class BenchmarkArguments:
         default=None,
         metadata={"help": "Internal: measure one step's memory ('off' or 'on' checkpointing), print JSON, exit."},
     )
+    device: Literal["auto", "cpu", "cuda"] = field(
+        default="auto",
+        metadata={
+            "help": "Where section 6 (bf16 training throughput and MFU at full size) runs: 'cuda', 'cpu' (section 6 "
+            "not run) or 'auto' (cuda if available). Sections 1-5 always run on the CPU."
+        },
+    )
+    gpu_only: bool = field(
+        default=False, metadata={"help": "Run section 6 alone (needs a CUDA device); sections 1-5 are skipped."}
+    )
+    gpu_batch_size: int = field(default=8, metadata={"help": "Section 6: training batch size."})
+    gpu_audio_seconds: float = field(
+        default=10.0, metadata={"help": "Section 6: longest audio of a batch in seconds."}
+    )
+    gpu_text_tokens: int = field(
+        default=32, metadata={"help": "Section 6: longest transcript of a batch in tokens, specials included."}
+    )
+    gpu_warmup: int = field(
+        default=3,
+        metadata={"help": "Section 6: untimed steps per variant after the FLOP-counted one (allocator, kernels)."},
+    )
+    gpu_repeats: int = field(
+        default=10, metadata={"help": "Section 6: timed steps per variant (the median is reported)."}
+    )
+    peak_tflops: float | None = field(
+        default=None,
+        metadata={
+            "help": "Section 6: the device's peak dense bf16 TFLOP/s for MFU, overriding the built-in table of "
+            "NVIDIA datasheet figures (a device not in the table gets no MFU without it)."
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -378,7 +416,8 @@ def build_features(processor: CMTProcessor, utterances: list[dict], config: CMTC
 # Models
 
 
-def cmt_config(preset: SizePreset, vocab_size: int, **kwargs) -> CMTConfig:
+def cmt_config(preset: SizePreset, vocab_size: int, cmt_preset: str = "cmt-base", **kwargs) -> CMTConfig:
+    """The `cmt_preset` ("cmt-base" or "cmt-large") of `CMTConfig.from_preset` on `preset`'s backbone shapes."""
     text_config = dict(preset.text_config)
     text_config["vocab_size"] = text_config["vocab_size"] or vocab_size
     # HuBERT's LayerDrop (0.1 by default) skips random layers in training: every step runs every layer here, so that
@@ -387,7 +426,7 @@ def cmt_config(preset: SizePreset, vocab_size: int, **kwargs) -> CMTConfig:
     # The cross-modal FFN is 4x the stream width, as in the backbones (4096 = the paper's default for 1024-d).
     cross_intermediate_size = 4 * text_config["hidden_size"]
     return CMTConfig.from_preset(
-        "cmt-base",
+        cmt_preset,
         text_config=text_config,
         audio_config=audio_config,
         cross_intermediate_size=cross_intermediate_size,
@@ -802,10 +841,270 @@ def memory_section(args: BenchmarkArguments) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# GPU (section 6): bf16 training throughput and model FLOP utilisation at full size
+
+
+# Peak dense bf16 tensor-core TFLOP/s (no 2:4 structured sparsity) from NVIDIA's datasheets; where a datasheet prints
+# only the sparsity figure, the dense one is half of it. Each regular expression is tried in order (the more specific
+# names first) against torch.cuda.get_device_name(): "NVIDIA H100 80GB HBM3" (SXM), "NVIDIA H100 PCIe",
+# "NVIDIA A100-SXM4-80GB", "NVIDIA L4", ... A device that is not listed (A10G, for which NVIDIA publishes no datasheet,
+# consumer cards, ...) gets no MFU unless --peak_tflops gives its peak: a guessed peak would make a wrong MFU look
+# measured.
+PEAK_BF16_DENSE_TFLOPS: tuple[tuple[str, float, str], ...] = (
+    (r"\bH200\b.*\bNVL\b", 835.5, "NVIDIA H200 datasheet, H200 NVL: 1,671 TFLOPS bf16 with sparsity"),
+    (r"\bGH200\b", 989.4, "NVIDIA GH200 datasheet: 1,979 TFLOPS bf16 with sparsity"),
+    (r"\bH200\b", 989.4, "NVIDIA H200 datasheet, H200 SXM: 1,979 TFLOPS bf16 with sparsity"),
+    (r"\bH100\b.*\bNVL\b", 835.5, "NVIDIA H100 datasheet, H100 NVL: 1,671 TFLOPS bf16 with sparsity"),
+    (r"\bH100\b.*\bPCIe\b", 756.0, "NVIDIA H100 datasheet, H100 PCIe: 1,513 TFLOPS bf16 with sparsity"),
+    (r"\bH100\b", 989.4, "NVIDIA H100 datasheet, H100 SXM (HBM3): 1,979 TFLOPS bf16 with sparsity"),
+    (r"\bA100\b", 312.0, "NVIDIA A100 datasheet: 312 TFLOPS bf16 dense (624 with sparsity)"),
+    (r"\bA10\b", 125.0, "NVIDIA A10 datasheet: 125 TFLOPS bf16 dense (250 with sparsity)"),
+    (r"\bL40S\b", 362.05, "NVIDIA L40S datasheet: 362.05 TFLOPS bf16 dense (733 with sparsity)"),
+    (r"\bL40\b", 181.05, "NVIDIA L40 datasheet: 181.05 TFLOPS bf16 dense (362.1 with sparsity)"),
+    (r"\bL4\b", 121.0, "NVIDIA L4 datasheet: 242 TFLOPS bf16 with sparsity"),
+)
+
+GPU_VARIANTS = ("cmt_base", "cmt_large", "shallow", "pretraining")
+GPU_VARIANT_LABELS = {
+    "cmt_base": "CMT-Base fine-tuning",
+    "cmt_large": "CMT-Large fine-tuning",
+    "shallow": "shallow fusion (0 cross layers) fine-tuning",
+    "pretraining": "CMT-Base pretraining",
+}
+MIXED_PRECISION = (
+    "bf16 mixed precision as Trainer's `--bf16` runs it: fp32 weights, gradients and fused AdamW state; the forward "
+    "pass (loss included) under torch.autocast(device_type, dtype=torch.bfloat16), backward and optimizer step "
+    "outside it; no loss scaling"
+)
+
+
+def peak_bf16_flops(device_name: str, peak_tflops: float | None = None) -> tuple[float | None, str]:
+    """The peak dense bf16 FLOP/s of a device, and where the figure comes from.
+
+    Args:
+        device_name (`str`):
+            The device's name as `torch.cuda.get_device_name()` gives it.
+        peak_tflops (`float`, *optional*):
+            The peak in TFLOP/s (`--peak_tflops`); it overrides the table.
+
+    Returns:
+        `tuple[float | None, str]`: the peak in FLOP/s, or `None` when `peak_tflops` is not given and no entry of
+        `PEAK_BF16_DENSE_TFLOPS` matches the name (then no MFU is reported), and the source of the figure or the
+        reason there is none.
+    """
+    if peak_tflops is not None:
+        if not peak_tflops > 0:
+            raise ValueError(f"--peak_tflops must be > 0, got {peak_tflops}.")
+        return peak_tflops * 1e12, f"--peak_tflops {peak_tflops:g}"
+    for pattern, tflops, source in PEAK_BF16_DENSE_TFLOPS:
+        if re.search(pattern, device_name, re.IGNORECASE):
+            return tflops * 1e12, source
+    return None, f"{device_name!r} is not in the table of peak bf16 FLOP/s: pass --peak_tflops for an MFU"
+
+
+def throughput_figures(flops: int, step_seconds: list[float], batch_size: int, peak_flops: float | None) -> dict:
+    """Samples/s, achieved FLOP/s and model FLOP utilisation of a training step.
+
+    Args:
+        flops (`int`):
+            The step's counted FLOPs (forward + backward).
+        step_seconds (`list[float]`):
+            The timed repeats of the step; the median is used.
+        batch_size (`int`):
+            Examples per step.
+        peak_flops (`float`, *optional*):
+            The device's peak FLOP/s; without it the MFU is `None`.
+    """
+    if not step_seconds or min(step_seconds) <= 0:
+        raise ValueError(f"step_seconds must be one or more positive times, got {step_seconds}.")
+    step = statistics.median(step_seconds)
+    achieved = flops / step
+    return {
+        "step_s": step,
+        "step_s_all": [round(seconds, 6) for seconds in step_seconds],
+        "samples_per_s": batch_size / step,
+        "achieved_flop_per_s": achieved,
+        "mfu": None if peak_flops is None else achieved / peak_flops,
+    }
+
+
+def synchronize(device: torch.device):
+    # CUDA kernels run asynchronously: without a synchronisation the clock would stop when the step is queued.
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def mixed_precision_step(
+    model, batch: dict[str, torch.Tensor], optimizer, dtype: torch.dtype, mark: Callable[[], None] | None = None
+) -> tuple[float, torch.Tensor]:
+    """One training step in mixed precision, the way Trainer runs it with `--bf16` (`dtype=torch.bfloat16`): fp32
+    weights, gradients and optimizer state; the forward pass, loss included, under `torch.autocast`; backward and the
+    optimizer step outside it. The device is the one `batch` is on.
+
+    Returns:
+        `tuple[float, torch.Tensor]`: wall-clock seconds between a device synchronisation before the step and one
+        after it, and the detached loss.
+    """
+    device = next(iter(batch.values())).device
+    synchronize(device)
+    start = time.perf_counter()
+    with torch.autocast(device.type, dtype=dtype):
+        loss = model(**batch).loss
+    if mark is not None:
+        mark()
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    synchronize(device)
+    return time.perf_counter() - start, loss.detach()
+
+
+def bench_mixed_precision(
+    model, batch: dict[str, torch.Tensor], dtype: torch.dtype, warmup: int, repeats: int, peak_flops: float | None
+) -> dict:
+    """Section 6 for one model: its FLOPs counted on a first step, `warmup` untimed steps, then `repeats` timed steps;
+    on CUDA, the allocated memory before a step and its peak over the timed steps."""
+    device = next(iter(batch.values())).device
+    optimizer = make_optimizer(model.parameters())
+    losses = []
+    flops, _ = count_flops(lambda mark: losses.append(mixed_precision_step(model, batch, optimizer, dtype, mark)[1]))
+    first_loss = float(losses[0])
+    if not np.isfinite(first_loss):
+        raise RuntimeError(f"The first {dtype} training step of {type(model).__name__} gave a loss of {first_loss}.")
+    for _ in range(warmup):
+        mixed_precision_step(model, batch, optimizer, dtype)
+    cuda = device.type == "cuda"
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(device)
+        allocated = torch.cuda.memory_allocated(device)
+    steps = [mixed_precision_step(model, batch, optimizer, dtype)[0] for _ in range(repeats)]
+    batch_size = batch["input_ids"].shape[0]
+    return {
+        "parameters": count_parameters(model),
+        "flops": flops,
+        "first_loss": first_loss,
+        **throughput_figures(flops, steps, batch_size, peak_flops),
+        # weights, gradients' buffers and AdamW state; the peak adds activations and temporaries
+        "allocated_before_step_gib": allocated / 2**30 if cuda else None,
+        "peak_allocated_gib": torch.cuda.max_memory_allocated(device) / 2**30 if cuda else None,
+    }
+
+
+def build_gpu_model(name: str, configs: dict[str, CMTConfig]) -> torch.nn.Module:
+    """The model of one section-6 variant (`GPU_VARIANTS`), from the "cmt-base" and "cmt-large" configs."""
+    if name == "cmt_base":
+        return CMTForSequenceClassification(configs["cmt-base"])
+    if name == "cmt_large":
+        return CMTForSequenceClassification(configs["cmt-large"])
+    if name == "shallow":
+        return CMTForSequenceClassification(CMTConfig(**{**configs["cmt-base"].to_dict(), "num_cross_layers": 0}))
+    if name == "pretraining":
+        return CMTForPreTraining(configs["cmt-base"])
+    raise ValueError(f"Unknown section-6 variant {name!r}; choose from {GPU_VARIANTS}.")
+
+
+def gpu_section(
+    preset: SizePreset,
+    device: torch.device,
+    dtype: torch.dtype,
+    batch_size: int,
+    audio_seconds: float,
+    text_tokens: int,
+    warmup: int,
+    repeats: int,
+    peak_flops: float | None,
+    peak_source: str,
+    seed: int = 0,
+    variants: tuple[str, ...] = GPU_VARIANTS,
+) -> dict:
+    """Section 6: mixed-precision training throughput and model FLOP utilisation of `variants` on `device`.
+
+    The script runs it on CUDA at the paper's full size (`SIZES["large"]`, bfloat16); the tests run it on the CPU at
+    the tiny size, with CPU autocast. One model at a time is built on the device, measured and freed, each with its
+    own AdamW, so that its peak memory is its own.
+
+    Args:
+        preset (`SizePreset`):
+            Backbone shapes.
+        device (`torch.device`):
+            Where models and inputs live.
+        dtype (`torch.dtype`):
+            The autocast dtype.
+        batch_size (`int`), audio_seconds (`float`), text_tokens (`int`):
+            Shape of the training batch (the longest example of it).
+        warmup (`int`):
+            Untimed steps per variant after the FLOP-counted one.
+        repeats (`int`):
+            Timed steps per variant; the median is reported.
+        peak_flops (`float`, *optional*):
+            The device's peak FLOP/s in `dtype` (see `peak_bf16_flops`); without it no MFU.
+        peak_source (`str`):
+            Where `peak_flops` comes from, or why there is none.
+        seed (`int`, *optional*, defaults to 0):
+            Seed of weights and inputs.
+        variants (`tuple[str, ...]`, *optional*):
+            Which of `GPU_VARIANTS` to run.
+    """
+    torch.manual_seed(seed)
+    with tempfile.TemporaryDirectory() as workdir:
+        tokenizer = build_tokenizer(preset.text_config["vocab_size"] or 10**9, workdir)
+    processor = CMTProcessor(feature_extractor=default_feature_extractor(), tokenizer=tokenizer)
+    configs = {name: cmt_config(preset, len(tokenizer), name) for name in ("cmt-base", "cmt-large")}
+    utterances = build_utterances(tokenizer, batch_size, audio_seconds, text_tokens, seed)
+    features = build_features(processor, utterances, configs["cmt-base"], seed)
+    collated = {
+        "fine_tuning": DataCollatorForCMT(tokenizer)(
+            [{k: v for k, v in f.items() if k != "audio_codes"} for f in features]
+        ),
+        "pretraining": DataCollatorForCMTPretraining(
+            tokenizer, configs["cmt-base"], num_codewords=configs["cmt-base"].num_codewords, seed=seed
+        )([{k: v for k, v in f.items() if k != "labels"} for f in features]),
+    }
+    # inputs are moved once: host-to-device copies, which a DataLoader overlaps with compute, are not timed
+    on_device = {name: {k: v.to(device) for k, v in batch.items()} for name, batch in collated.items()}
+    measured = {}
+    for name in variants:
+        torch.manual_seed(seed)
+        with torch.device(device):  # weights are created on the device, not copied there
+            model = build_gpu_model(name, configs).to(device).train()
+        batch = on_device["pretraining" if name == "pretraining" else "fine_tuning"]
+        measured[name] = bench_mixed_precision(model, batch, dtype, warmup, repeats, peak_flops)
+        del model
+        gc.collect()
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    audio_samples = int(collated["fine_tuning"]["input_values"].shape[1])
+    cuda = device.type == "cuda"
+    return {
+        "run": True,
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if cuda else platform.processor() or platform.machine(),
+        "cuda": torch.version.cuda if cuda else None,
+        "compute_capability": list(torch.cuda.get_device_capability(device)) if cuda else None,
+        "device_memory_gib": torch.cuda.get_device_properties(device).total_memory / 2**30 if cuda else None,
+        "dtype": str(dtype).removeprefix("torch."),
+        "precision": MIXED_PRECISION,
+        "backbones": preset.description,
+        "cross_intermediate_size": configs["cmt-base"].cross_intermediate_size,
+        "batch_size": batch_size,
+        "audio_seconds": audio_seconds,
+        "audio_samples": audio_samples,
+        "audio_frames": int(audio_frame_lengths(configs["cmt-base"].audio_config, torch.tensor(audio_samples))),
+        "text_tokens": int(collated["fine_tuning"]["input_ids"].shape[1]),
+        "warmup": warmup,
+        "repeats": repeats,
+        "peak_flop_per_s": peak_flops,
+        "peak_source": peak_source,
+        "flop_method": FLOP_METHOD,
+        "variants": measured,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # Report
 
 
-def machine_info(threads: int) -> dict:
+def machine_info(threads: int, device: str) -> dict:
     cpu = platform.processor() or platform.machine()
     memory_gib = None
     if os.path.exists("/proc/cpuinfo"):
@@ -826,7 +1125,8 @@ def machine_info(threads: int) -> dict:
         "logical_cpus": os.cpu_count(),
         "memory_gib": memory_gib,
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "device_used": "cpu",
+        # sections 1-5 always run on the CPU; section 6 runs on the GPU when `device` is "cuda"
+        "device_used": "cpu + cuda" if device == "cuda" else "cpu",
         "torch_threads": threads,
         "torch_interop_threads": torch.get_num_interop_threads(),
         "python": platform.python_version(),
@@ -868,20 +1168,55 @@ INFERENCE_LABELS = {
 
 
 def render_markdown(results: dict) -> str:
-    machine, setup = results["machine"], results["setup"]
-    timer = setup["timer"]
-    other = "wall" if timer == "cpu" else "cpu"
-    fine, pre, coll = results["fine_tuning"], results["pretraining"], results["collator"]
-    inf, mem = results["inference"], results["memory"]
+    """The Markdown report of `main`'s results."""
+    machine, setup, gpu = results["machine"], results["setup"], results["gpu"]
+    cpu_ran = results["fine_tuning"] is not None
+    if cpu_ran and gpu["run"]:
+        where = f"sections 1-5 ran on the CPU in float32, section 6 on the GPU in {gpu['dtype']} mixed precision"
+    elif cpu_ran:
+        where = "everything ran on the CPU in float32"
+    else:
+        where = f"section 6 alone ran (`--gpu_only`), on the GPU in {gpu['dtype']} mixed precision"
+    title = setup["size"] if cpu_ran else "GPU only"
     lines = [
-        f"# CMT benchmarks ({setup['size']})",
+        f"# CMT benchmarks ({title}{', GPU at full size' if cpu_ran and gpu['run'] else ''})",
         "",
         f"- Machine: {machine['cpu']}, {machine['logical_cpus']} logical CPUs, {_fmt(machine['memory_gib'], 1)} GiB "
-        f"RAM, GPU: {machine['gpu'] or 'none'}; everything ran on the CPU in float32. Load average (1 min) "
+        f"RAM, GPU: {machine['gpu'] or 'none'}; {where}. Load average (1 min) "
         f"{machine['load_average_start'][0]:.2f} at start, {machine['load_average_end'][0]:.2f} at end.",
         f"- Software: Python {machine['python']}, torch {machine['torch']} ({machine['torch_threads']} intra-op "
         f"thread(s), {machine['torch_interop_threads']} inter-op), transformers {machine['transformers']}; commit "
         f"{machine['commit'] or 'n/a'}; {setup['date']}.",
+    ]
+    if cpu_ran:
+        lines += cpu_setup_lines(setup)
+    lines += ["", "## Targets", "", "| measure | value | target | met |", "|---|---|---|---|"]
+    if cpu_ran:
+        lines += cpu_target_rows(results)
+    lines += gpu_target_rows(gpu)
+    if cpu_ran:
+        lines += cpu_section_lines(results)
+    else:
+        lines += ["", "## 1-5. CPU sections", "", "Skipped (`--gpu_only`)."]
+    lines += gpu_lines(gpu)
+    for name, profile in (results.get("profile") or {}).items():
+        lines += [
+            "",
+            f"## Profile: one {VARIANT_LABELS[name]} step ({profile['self_cpu_s']:.2f} s self CPU time in all)",
+            "",
+            "| op | self CPU s | share | calls |",
+            "|---|---|---|---|",
+        ]
+        for op in profile["top_ops"]:
+            share = op["self_cpu_s"] / profile["self_cpu_s"]
+            lines.append(f"| `{op['op']}` | {op['self_cpu_s']:.3f} | {100 * share:.1f}% | {op['calls']} |")
+    return "\n".join(lines) + "\n"
+
+
+def cpu_setup_lines(setup: dict) -> list[str]:
+    """The setup bullets of sections 1-5."""
+    timer = setup["timer"]
+    return [
         f"- Models: {setup['backbones']}, random weights built from configs, HuBERT LayerDrop off (every step runs "
         f"every layer). CMT-Base: {setup['cross_layers']} cross-modal layers per stream, {setup['cross_heads']} "
         f"heads, FFN {setup['cross_intermediate_size']}. The tokenizer is a byte-level BPE of "
@@ -894,11 +1229,13 @@ def render_markdown(results: dict) -> str:
         f"interleaved across variants, after {setup['warmup']} warm-up step(s) per variant. Optimizer: AdamW "
         f"(fused, Trainer's default), lr 1e-5.",
         f"- FLOPs: {setup['flop_method']}.",
-        "",
-        "## Targets",
-        "",
-        "| measure | value | target | met |",
-        "|---|---|---|---|",
+    ]
+
+
+def cpu_target_rows(results: dict) -> list[str]:
+    """The Targets rows of sections 1-4."""
+    fine, coll, inf = results["fine_tuning"], results["collator"], results["inference"]
+    return [
         f"| CMT / shallow fine-tuning step: time ratio vs FLOP ratio | {fine['time_ratio']:.3f} vs "
         f"{fine['flop_ratio']:.3f} (time / FLOP {fine['time_over_flop_ratio']:.3f}) | within 5% | "
         f"{_yes(fine['target_met'])} |",
@@ -908,6 +1245,16 @@ def render_markdown(results: dict) -> str:
         f"{100 * inf['pipeline_overhead']:.1f}% | < 10% | {_yes(inf['pipeline_overhead_target_met'])} |",
         f"| pipeline throughput / HuBERT + RoBERTa pipelines' | {inf['vs_transformers_pipelines']:.3f}x (FLOPs "
         f"allow {inf['flop_bound_vs_transformers']:.3f}x) | >= 0.9x | {_yes(inf['vs_transformers_target_met'])} |",
+    ]
+
+
+def cpu_section_lines(results: dict) -> list[str]:
+    """The Markdown of sections 1-5."""
+    timer = results["setup"]["timer"]
+    other = "wall" if timer == "cpu" else "cpu"
+    fine, pre, coll = results["fine_tuning"], results["pretraining"], results["collator"]
+    inf, mem = results["inference"], results["memory"]
+    lines = [
         "",
         "## 1. Fine-tuning step (forward + backward + optimizer step)",
         "",
@@ -977,18 +1324,7 @@ def render_markdown(results: dict) -> str:
         lines.append("Skipped (`--skip_memory`).")
     else:
         lines += memory_lines(mem, timer)
-    for name, profile in (results.get("profile") or {}).items():
-        lines += [
-            "",
-            f"## Profile: one {VARIANT_LABELS[name]} step ({profile['self_cpu_s']:.2f} s self CPU time in all)",
-            "",
-            "| op | self CPU s | share | calls |",
-            "|---|---|---|---|",
-        ]
-        for op in profile["top_ops"]:
-            share = op["self_cpu_s"] / profile["self_cpu_s"]
-            lines.append(f"| `{op['op']}` | {op['self_cpu_s']:.3f} | {100 * share:.1f}% | {op['calls']} |")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def memory_lines(mem: dict, timer: str) -> list[str]:
@@ -1011,6 +1347,81 @@ def memory_lines(mem: dict, timer: str) -> list[str]:
         "faults on each allocation): compare them with each other, not with section 1.",
     ]
     return lines
+
+
+GPU_HEADING = "## 6. GPU: bf16 training throughput and MFU"
+
+
+def _mfu(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def gpu_target_rows(gpu: dict) -> list[str]:
+    """The Targets rows of section 6: figures without a target."""
+    if not gpu["run"]:
+        return [f"| GPU: bf16 training samples/s and MFU at full size | not run: {gpu['reason']} | figures only | — |"]
+    return [
+        f"| GPU, {gpu['dtype']}: {GPU_VARIANT_LABELS[name]} step (batch {gpu['batch_size']}, "
+        f"{gpu['audio_seconds']} s audio) | "
+        f"{row['samples_per_s']:.1f} samples/s, MFU {_mfu(row['mfu'])} | figures only | — |"
+        for name, row in gpu["variants"].items()
+    ]
+
+
+def gpu_lines(gpu: dict) -> list[str]:
+    """The Markdown of section 6, or the reason it did not run."""
+    lines = ["", GPU_HEADING, ""]
+    if not gpu["run"]:
+        return lines + [f"Not run: {gpu['reason']}."]
+    details = []
+    if gpu["device_memory_gib"] is not None:
+        details.append(f"{gpu['device_memory_gib']:.0f} GiB")
+    if gpu["compute_capability"] is not None:
+        details.append(f"compute capability {'.'.join(map(str, gpu['compute_capability']))}")
+    if gpu["cuda"] is not None:
+        details.append(f"CUDA {gpu['cuda']}")
+    peak = gpu["peak_flop_per_s"]
+    peak_text = (
+        f"peak dense {gpu['dtype']} {peak / 1e12:.1f} TFLOP/s ({gpu['peak_source']})"
+        if peak is not None
+        else f"peak {gpu['dtype']} FLOP/s unknown ({gpu['peak_source']})"
+    )
+    detail_text = f" ({', '.join(details)})" if details else ""
+    lines += [
+        f"- Device: {gpu['device_name']}{detail_text}; {peak_text}.",
+        f"- Models: {gpu['backbones']}, random weights built from configs, HuBERT LayerDrop off. CMT-Base: 2 "
+        f"cross-modal layers per stream, 4 heads; CMT-Large: 4 layers, 8 heads; cross-modal FFN "
+        f"{gpu['cross_intermediate_size']}.",
+        f"- Shapes: batch {gpu['batch_size']}, audio {gpu['audio_seconds']} s ({gpu['audio_samples']} samples, "
+        f"{gpu['audio_frames']} frames), text {gpu['text_tokens']} tokens: the padded batch, whose other examples are "
+        "up to 10% / 3 tokens shorter.",
+        f"- Precision: {gpu['precision']}.",
+        f"- Times: wall-clock, with torch.cuda.synchronize() before and after each step; median of {gpu['repeats']} "
+        f"steps after one FLOP-counted step and {gpu['warmup']} warm-up step(s). Each model is built alone on the "
+        "device with its own fused AdamW (lr 1e-5); inputs are already on the device.",
+        "- FLOPs: the same counter as section 1, run on the first step of each model (under autocast). MFU = counted "
+        "FLOPs per step / median step time / peak: backward included, no activation recomputation, optimizer and "
+        "elementwise ops not counted.",
+        "",
+        "| step | parameters | step s | samples / s | GFLOP / step | achieved TFLOP/s | MFU | allocated before "
+        "step GiB | peak allocated GiB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, row in gpu["variants"].items():
+        lines.append(
+            f"| {GPU_VARIANT_LABELS[name]} | {row['parameters'] / 1e6:.1f} M | {row['step_s']:.4f} | "
+            f"{row['samples_per_s']:.2f} | {row['flops'] / 1e9:.1f} | {row['achieved_flop_per_s'] / 1e12:.2f} | "
+            f"{_mfu(row['mfu'])} | {_fmt(row['allocated_before_step_gib'])} | {_fmt(row['peak_allocated_gib'])} |"
+        )
+    notes = []
+    if peak is None:
+        notes.append(f"MFU: n/a, {gpu['peak_source']}.")
+    if gpu["cuda"] is not None:
+        notes.append(
+            "Memory: torch.cuda.memory_allocated before a timed step (weights, AdamW state) and "
+            "torch.cuda.max_memory_allocated over the timed steps (plus activations, gradients and temporaries)."
+        )
+    return lines + ([""] + notes if notes else [])
 
 
 def default_feature_extractor() -> Wav2Vec2FeatureExtractor:
@@ -1044,24 +1455,32 @@ def resolve_arguments(argv: list[str] | None) -> tuple[BenchmarkArguments, SizeP
         raise ValueError(f"--audio_seconds must be > 0, got {args.audio_seconds}.")
     if args.memory_probe not in (None, "off", "on"):
         raise ValueError(f"--memory_probe must be 'off' or 'on', got {args.memory_probe!r}.")
+    for name in ("gpu_batch_size", "gpu_text_tokens", "gpu_repeats"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}.")
+    if args.gpu_warmup < 0:
+        raise ValueError(f"--gpu_warmup must be >= 0, got {args.gpu_warmup}.")
+    if args.gpu_audio_seconds <= 0:
+        raise ValueError(f"--gpu_audio_seconds must be > 0, got {args.gpu_audio_seconds}.")
+    if args.peak_tflops is not None and not args.peak_tflops > 0:
+        raise ValueError(f"--peak_tflops must be > 0, got {args.peak_tflops}.")
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif args.device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device is available (torch.cuda.is_available() is False).")
+    if args.gpu_only and args.device != "cuda":
+        raise ValueError("--gpu_only runs section 6 alone, which needs a CUDA device; none is in use (--device).")
     return args, preset
 
 
-def main(argv: list[str] | None = None) -> dict | None:
-    args, preset = resolve_arguments(argv)
-    torch.set_num_threads(args.threads)
-    torch.set_num_interop_threads(1)
-    transformers.utils.logging.set_verbosity_error()
-    if args.memory_probe is not None:
-        print(json.dumps(run_memory_probe(args, preset)))
-        return None
-    started = time.perf_counter()
+def gpu_not_run_reason() -> str:
+    """Why section 6 did not run (`--device` resolved to "cpu")."""
+    return "--device cpu" if torch.cuda.is_available() else "no CUDA device"
 
-    def progress(step: int, message: str):
-        print(f"[{step}/5, {time.perf_counter() - started:.0f} s] {message}", flush=True)
 
+def cpu_sections(args: BenchmarkArguments, preset: SizePreset, progress: Callable[[int, str], None]) -> dict:
+    """Sections 1-5, on the CPU at `--size`: their results and their setup figures."""
     # 1. Inputs: tokenizer, processor, utterances, collated batches
-    machine = machine_info(args.threads)
     torch.manual_seed(args.seed)
     with tempfile.TemporaryDirectory() as workdir:
         tokenizer = build_tokenizer(preset.text_config["vocab_size"] or 10**9, workdir)
@@ -1112,15 +1531,9 @@ def main(argv: list[str] | None = None) -> dict | None:
     memory = None if args.skip_memory else memory_section(args)
     progress(5, "memory")
 
-    machine["load_average_end"] = list(os.getloadavg())
-    results = {
-        "machine": machine,
+    return {
         "setup": {
-            "size": args.size,
             "backbones": preset.description,
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "arguments": asdict(args),
-            "timer": args.timer,
             "cross_layers": config.num_cross_layers,
             "cross_heads": config.num_cross_attention_heads,
             "cross_intermediate_size": config.cross_intermediate_size,
@@ -1143,6 +1556,64 @@ def main(argv: list[str] | None = None) -> dict | None:
         "memory": memory,
         "profile": profiles,
     }
+
+
+def main(argv: list[str] | None = None) -> dict | None:
+    args, preset = resolve_arguments(argv)
+    torch.set_num_threads(args.threads)
+    torch.set_num_interop_threads(1)
+    transformers.utils.logging.set_verbosity_error()
+    if args.memory_probe is not None:
+        print(json.dumps(run_memory_probe(args, preset)))
+        return None
+    started = time.perf_counter()
+
+    def progress(step: int, message: str):
+        print(f"[{step}/6, {time.perf_counter() - started:.0f} s] {message}", flush=True)
+
+    machine = machine_info(args.threads, args.device)
+    results = {
+        "machine": machine,
+        "setup": {
+            "size": args.size,
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "arguments": asdict(args),
+            "timer": args.timer,
+        },
+        **{section: None for section in SECTIONS},
+        "profile": None,
+    }
+    if args.gpu_only:
+        progress(5, "sections 1-5 skipped (--gpu_only)")
+    else:
+        cpu = cpu_sections(args, preset, progress)
+        results["setup"].update(cpu.pop("setup"))
+        results.update(cpu)
+
+    # 6. GPU: bf16 training throughput and MFU at the paper's full size
+    if args.device == "cuda":
+        device = torch.device("cuda")
+        peak_flops, peak_source = peak_bf16_flops(torch.cuda.get_device_name(device), args.peak_tflops)
+        results["gpu"] = gpu_section(
+            SIZES["large"],
+            device,
+            torch.bfloat16,
+            batch_size=args.gpu_batch_size,
+            audio_seconds=args.gpu_audio_seconds,
+            text_tokens=args.gpu_text_tokens,
+            warmup=args.gpu_warmup,
+            repeats=args.gpu_repeats,
+            peak_flops=peak_flops,
+            peak_source=peak_source,
+            seed=args.seed,
+        )
+        cmt_base = results["gpu"]["variants"]["cmt_base"]
+        progress(6, f"GPU: CMT-Base {cmt_base['samples_per_s']:.1f} samples/s, MFU {_mfu(cmt_base['mfu'])}")
+    else:
+        results["gpu"] = {"run": False, "reason": gpu_not_run_reason()}
+        progress(6, f"GPU section not run: {results['gpu']['reason']}")
+
+    machine["load_average_end"] = list(os.getloadavg())
     markdown = render_markdown(results)
     os.makedirs(args.output_dir, exist_ok=True)
     with open(os.path.join(args.output_dir, "latest.json"), "w", encoding="utf-8") as handle:
