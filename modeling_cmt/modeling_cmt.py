@@ -186,9 +186,10 @@ class CMTAttention(nn.Module):
         self,
         hidden_states: torch.Tensor,
         key_value_states: torch.Tensor,
-        attention_mask: torch.Tensor | None = None,
+        key_padding_mask: torch.Tensor | None = None,
         output_attentions: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """`key_padding_mask` (batch, kv_len) is 1 on the keys to attend to."""
         batch_size, q_len, _ = hidden_states.shape
         kv_len = key_value_states.shape[1]
         query = self.q_proj(hidden_states).view(batch_size, q_len, -1, self.head_dim).transpose(1, 2)
@@ -198,12 +199,15 @@ class CMTAttention(nn.Module):
         # fused kernels (sdpa) return no weights: fall back to eager when the weights are asked for
         implementation = "eager" if output_attentions else self.config._attn_implementation
         attention_interface: Callable = ALL_ATTENTION_FUNCTIONS.get_interface(implementation, eager_attention_forward)
+        # the bias in the query's dtype: sdpa wants a float mask of its dtype, and under bf16/fp16 autocast the
+        # projections are half precision while the residual stream is fp32
+        bias = None if key_padding_mask is None else key_padding_bias(key_padding_mask, query.dtype)
         attn_output, attn_weights = attention_interface(
             self,
             query,
             key,
             value,
-            attention_mask,
+            bias,
             dropout=self.dropout if self.training else 0.0,
             scaling=self.scaling,
         )
@@ -230,17 +234,15 @@ class CMTCrossModalLayer(GradientCheckpointingLayer):
         self,
         hidden_states: torch.Tensor,
         context: torch.Tensor,
-        self_attention_bias: torch.Tensor | None = None,
-        cross_attention_bias: torch.Tensor | None = None,
+        stream_mask: torch.Tensor | None = None,
+        context_mask: torch.Tensor | None = None,
         output_attentions: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         # Eq. (1)-(2): self-attention on the stream, residual + LN
-        attended, self_weights = self.self_attention(
-            hidden_states, hidden_states, self_attention_bias, output_attentions
-        )
+        attended, self_weights = self.self_attention(hidden_states, hidden_states, stream_mask, output_attentions)
         hidden_states = self.self_attention_layer_norm(hidden_states + self.dropout(attended))
         # Eq. (3)-(4): the stream queries the other modality's backbone output (e_w for audio, e_a for text)
-        attended, cross_weights = self.cross_attention(hidden_states, context, cross_attention_bias, output_attentions)
+        attended, cross_weights = self.cross_attention(hidden_states, context, context_mask, output_attentions)
         hidden_states = self.cross_attention_layer_norm(hidden_states + self.dropout(attended))
         # Eq. (5): FFN, residual + LN
         ffn = self.output(self.dropout(self.activation(self.intermediate(hidden_states))))
@@ -264,11 +266,11 @@ class CMTCrossModalEncoder(nn.Module):
         )
 
     @staticmethod
-    def _run_stream(layers, states, context, self_bias, cross_bias, output_hidden_states, output_attentions):
+    def _run_stream(layers, states, context, stream_mask, context_mask, output_hidden_states, output_attentions):
         all_states = (states,) if output_hidden_states else None
         self_weights, cross_weights = ((), ()) if output_attentions else (None, None)
         for layer in layers:
-            states, self_w, cross_w = layer(states, context, self_bias, cross_bias, output_attentions)
+            states, self_w, cross_w = layer(states, context, stream_mask, context_mask, output_attentions)
             if output_hidden_states:
                 all_states += (states,)
             if output_attentions:
@@ -300,14 +302,12 @@ class CMTCrossModalEncoder(nn.Module):
         """
         text_context = text_states if text_context is None else text_context
         audio_context = audio_states if audio_context is None else audio_context
-        text_bias = key_padding_bias(text_mask, text_states.dtype)
-        audio_bias = key_padding_bias(audio_mask, audio_states.dtype)
         text = self._run_stream(
             self.text_layers,
             text_states,
             audio_context,
-            text_bias,
-            audio_bias,
+            text_mask,
+            audio_mask,
             output_hidden_states,
             output_attentions,
         )
@@ -315,8 +315,8 @@ class CMTCrossModalEncoder(nn.Module):
             self.audio_layers,
             audio_states,
             text_context,
-            audio_bias,
-            text_bias,
+            audio_mask,
+            text_mask,
             output_hidden_states or need_all_audio_states,
             output_attentions,
         )

@@ -495,3 +495,20 @@ def test_single_modal_baselines(tester, modalities):
         assert torch.allclose(out.fused_output, out.audio_hidden_states[0].mean(1), atol=1e-6)
     with pytest.raises(ValueError, match="single-modal model"):
         tester.get_config(modalities=modalities)
+
+
+def test_bf16_autocast_with_sdpa_and_padding(tester):
+    """Mixed precision as Trainer's --bf16 runs it (bf16 projections, fp32 residual stream), with padding on both
+    modalities and sdpa: finite, and close to the fp32 result."""
+    torch.manual_seed(0)
+    model = CMTForSequenceClassification(tester.get_config()).eval()
+    model.set_attn_implementation("sdpa")
+    inputs = tester.prepare_inputs()
+    inputs["attention_mask"][1, 4:] = 0
+    inputs["audio_attention_mask"][2, 700:] = 0
+    with torch.no_grad():
+        reference = model(**inputs).logits
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            mixed = model(**inputs).logits
+    assert torch.isfinite(mixed).all()
+    torch.testing.assert_close(mixed.float(), reference, atol=0.1, rtol=0.1)
