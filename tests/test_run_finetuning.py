@@ -517,8 +517,8 @@ def test_mosei_sdk_release_with_the_cmt_large_preset(setup, tmp_path):
 
 def test_distributed_finetuning_under_accelerate_launch(setup, tmp_path):
     # accelerate starts several CPU processes through its torchrun path (`--multi_gpu`) with the script's `--use_cpu`
-    launcher = ("accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-                "--mixed_precision", "no", "--dynamo_backend", "no")  # fmt: skip
+    launcher = (sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no")  # fmt: skip
     output = tmp_path / "ddp"
     result = run_script(
         setup, "--task", "ser", "--iemocap_root", setup["iemocap"], "--fold", "1", *backbone_args(setup),

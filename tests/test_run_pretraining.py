@@ -106,8 +106,8 @@ def test_distributed_pretraining_under_accelerate_launch_then_tapt(pretraining_s
     output = pretraining_setup["root"] / "ddp"
     # accelerate 1.x starts several CPU processes through its torchrun path (`--multi_gpu`) with the script's
     # `--use_cpu`; its `--cpu` flag with `--num_processes 2` starts a single process.
-    launcher = ("accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-                "--mixed_precision", "no", "--dynamo_backend", "no")  # fmt: skip
+    launcher = (sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no")  # fmt: skip
     result = run_script(pretraining_setup, output, "--max_steps", "2", "--use_cpu", launcher=launcher)
     assert "Done: pretrain for 2 steps" in result.stdout
     assert "effective batch size 8 (4 per device x 1 accumulation x 2 processes)" in result.stdout + result.stderr
