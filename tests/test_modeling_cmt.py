@@ -512,3 +512,30 @@ def test_bf16_autocast_with_sdpa_and_padding(tester):
             mixed = model(**inputs).logits
     assert torch.isfinite(mixed).all()
     torch.testing.assert_close(mixed.float(), reference, atol=0.1, rtol=0.1)
+
+
+@pytest.mark.slow
+def test_real_backbones_from_the_hub():
+    """The paper's backbones (needs Hub access; RUN_SLOW=1): CMT-Base on roberta-large + hubert-large-ll60k has the
+    paper's 703M parameters, loads both checkpoints unchanged and runs on a processor batch."""
+    import numpy as np
+    from transformers import AutoModel
+
+    from processing_cmt import CMTProcessor
+
+    text_name, audio_name = "FacebookAI/roberta-large", "facebook/hubert-large-ll60k"
+    model = CMTForSequenceClassification.from_text_audio_pretrained(
+        text_name, audio_name, preset="cmt-base", num_labels=4
+    )
+    assert round(sum(p.numel() for p in model.cmt.parameters()) / 2**20, 1) == 702.8
+    hubert = AutoModel.from_pretrained(audio_name)
+    torch.testing.assert_close(
+        model.cmt.audio_model.encoder.layers[0].attention.q_proj.weight,
+        hubert.encoder.layers[0].attention.q_proj.weight,
+    )
+    processor = CMTProcessor.from_text_audio_pretrained(text_name, audio_name)
+    audio = [np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1]
+    batch = processor(text=["I can't believe it!"], audio=audio, sampling_rate=16000, return_tensors="pt")
+    with torch.no_grad():
+        out = model.eval()(**batch)
+    assert out.logits.shape == (1, 4) and torch.isfinite(out.logits).all()
