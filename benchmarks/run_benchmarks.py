@@ -35,7 +35,6 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -73,7 +72,9 @@ from processing_cmt import (  # noqa: E402
     CMTProcessor,
     DataCollatorForCMT,
     DataCollatorForCMTPretraining,
+    train_roberta_tokenizer,
 )
+from processing_cmt.tokenizer_training import ROBERTA_SPECIAL_TOKENS  # noqa: E402
 
 
 SAMPLING_RATE = 16000
@@ -179,7 +180,7 @@ CORPUS = [
     "Leave me alone, I'm tired of this and I just want to go home and sleep.",
     "She said yes! We're getting married next summer by the lake where we met.",
 ]
-SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+SPECIAL_TOKENS = ROBERTA_SPECIAL_TOKENS
 
 
 @dataclass
@@ -338,23 +339,10 @@ def module_flops(by_module: dict[str, int], suffix: str) -> int:
 # Inputs
 
 
-def build_tokenizer(max_vocab_size: int, workdir: str) -> RobertaTokenizerFast:
-    """A RoBERTa-style byte-level BPE trained offline on `CORPUS` (as tests/conftest.py does), at most
+def build_tokenizer(max_vocab_size: int) -> RobertaTokenizerFast:
+    """A RoBERTa-style byte-level BPE trained offline on `CORPUS` (the package's `train_roberta_tokenizer`), at most
     `max_vocab_size` entries, so that all its ids are valid ids of the model's embedding table."""
-    from tokenizers import ByteLevelBPETokenizer
-
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(
-        CORPUS,
-        vocab_size=min(500, max_vocab_size),
-        min_frequency=1,
-        special_tokens=SPECIAL_TOKENS,
-        show_progress=False,
-    )
-    bpe.save_model(workdir)
-    with open(os.path.join(workdir, "merges.txt"), encoding="utf-8") as handle:
-        merges = [tuple(line.split()) for line in handle.read().splitlines() if line and not line.startswith("#")]
-    tokenizer = RobertaTokenizerFast(vocab=bpe.get_vocab(), merges=merges, model_max_length=512)
+    tokenizer = train_roberta_tokenizer(CORPUS, vocab_size=min(500, max_vocab_size), model_max_length=512)
     if [tokenizer.convert_tokens_to_ids(token) for token in SPECIAL_TOKENS] != [0, 1, 2, 3, 4]:
         raise RuntimeError("The benchmark tokenizer's special tokens are not at RoBERTa's ids 0-4.")
     return tokenizer
@@ -775,8 +763,7 @@ def run_memory_probe(args: BenchmarkArguments, preset: SizePreset) -> dict:
     """Inside the probe subprocess: the memory of one CMT fine-tuning step, checkpointing `args.memory_probe`."""
     checkpointing = args.memory_probe == "on"
     torch.manual_seed(args.seed)
-    with tempfile.TemporaryDirectory() as workdir:
-        tokenizer = build_tokenizer(preset.text_config["vocab_size"] or 10**9, workdir)
+    tokenizer = build_tokenizer(preset.text_config["vocab_size"] or 10**9)
     processor = CMTProcessor(feature_extractor=default_feature_extractor(), tokenizer=tokenizer)
     config = cmt_config(preset, len(tokenizer))
     utterances = build_utterances(tokenizer, args.batch_size, args.audio_seconds, args.text_tokens, args.seed)
@@ -1046,8 +1033,7 @@ def gpu_section(
             Which of `GPU_VARIANTS` to run.
     """
     torch.manual_seed(seed)
-    with tempfile.TemporaryDirectory() as workdir:
-        tokenizer = build_tokenizer(preset.text_config["vocab_size"] or 10**9, workdir)
+    tokenizer = build_tokenizer(preset.text_config["vocab_size"] or 10**9)
     processor = CMTProcessor(feature_extractor=default_feature_extractor(), tokenizer=tokenizer)
     configs = {name: cmt_config(preset, len(tokenizer), name) for name in ("cmt-base", "cmt-large")}
     utterances = build_utterances(tokenizer, batch_size, audio_seconds, text_tokens, seed)
@@ -1482,8 +1468,7 @@ def cpu_sections(args: BenchmarkArguments, preset: SizePreset, progress: Callabl
     """Sections 1-5, on the CPU at `--size`: their results and their setup figures."""
     # 1. Inputs: tokenizer, processor, utterances, collated batches
     torch.manual_seed(args.seed)
-    with tempfile.TemporaryDirectory() as workdir:
-        tokenizer = build_tokenizer(preset.text_config["vocab_size"] or 10**9, workdir)
+    tokenizer = build_tokenizer(preset.text_config["vocab_size"] or 10**9)
     processor = CMTProcessor(feature_extractor=default_feature_extractor(), tokenizer=tokenizer)
     config = cmt_config(preset, len(tokenizer))
     utterances = build_utterances(tokenizer, args.batch_size, args.audio_seconds, args.text_tokens, args.seed)

@@ -198,7 +198,7 @@ def tiny_gpu_section(bench):
 
 @pytest.fixture(scope="module")
 def tiny_batch(bench, tmp_path_factory):
-    tokenizer = bench.build_tokenizer(10**9, str(tmp_path_factory.mktemp("tokenizer")))
+    tokenizer = bench.build_tokenizer(10**9)
     processor = bench.CMTProcessor(feature_extractor=bench.default_feature_extractor(), tokenizer=tokenizer)
     config = bench.cmt_config(bench.SIZES["tiny"], len(tokenizer))
     features = bench.build_features(processor, bench.build_utterances(tokenizer, 2, 0.1, 12, seed=0), config, 0)
