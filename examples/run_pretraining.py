@@ -99,9 +99,12 @@ class ModelArguments:
 @dataclass
 class DataArguments:
     librispeech_root: str | None = field(default=None, metadata={"help": "Local LibriSpeech release folder."})
-    librispeech_subsets: str | None = field(
+    librispeech_subsets: list[str] | None = field(
         default=None,
-        metadata={"help": "Comma-separated training subsets (default: every train-* subset; dev-* for validation)."},
+        metadata={
+            "help": "Training subsets, as build_codebook.py takes them (default: every train-* subset; dev-* "
+            "for validation)."
+        },
     )
     corpus: str | None = field(
         default=None,
@@ -137,7 +140,7 @@ def load_corpus(data_args: DataArguments, stage: str):
     if data_args.librispeech_root:
         subsets = None
         if data_args.librispeech_subsets:
-            subsets = {"train": [s.strip() for s in data_args.librispeech_subsets.split(",")]}
+            subsets = {"train": data_args.librispeech_subsets}
         return load_librispeech(data_args.librispeech_root, subsets, normalize_text=data_args.normalize_text)
     if data_args.corpus:
         return load_speech_text_corpus(
