@@ -18,7 +18,7 @@ import soundfile as sf
 import torch
 
 
-__all__ = ["load_audio", "load_audio_segment"]
+__all__ = ["audio_duration", "load_audio", "load_audio_segment"]
 
 # A 2-D array whose smaller axis is at most this long is read as (channels, samples) or (samples, channels).
 MAX_CHANNELS = 16
@@ -116,6 +116,37 @@ def _finish(waveform: np.ndarray, rate: int, sampling_rate: int, max_seconds: fl
     if max_seconds is not None:
         waveform = waveform[: max(1, int(round(max_seconds * sampling_rate)))]
     return np.ascontiguousarray(waveform, dtype=np.float32)
+
+
+def audio_duration(audio: Any, source_sampling_rate: int | None = None) -> float | None:
+    """
+    The duration in seconds of an audio input that [`load_audio`] takes, read without decoding it: from a file's or
+    `bytes`' header (soundfile), or from an array's shape and rate. Used to order inputs by length.
+
+    Args:
+        audio: as for [`load_audio`].
+        source_sampling_rate (`int`, *optional*): rate of a raw array or tensor `audio`.
+
+    Returns:
+        `float` or `None`: `None` when the duration is not known without decoding (an unreadable header, a raw array
+        without a rate, an unsupported type); [`load_audio`] then reports the problem, if any, with the input's name.
+    """
+    try:
+        if isinstance(audio, Mapping):
+            if audio.get("bytes"):
+                return float(sf.info(io.BytesIO(audio["bytes"])).duration)
+            if audio.get("array") is not None:
+                return audio_duration(audio["array"], audio.get("sampling_rate"))
+            return audio_duration(audio["path"]) if audio.get("path") else None
+        if isinstance(audio, (str, os.PathLike)):
+            return float(sf.info(os.fspath(audio)).duration)
+        if isinstance(audio, bytes):
+            return float(sf.info(io.BytesIO(audio)).duration)
+        if isinstance(audio, (np.ndarray, torch.Tensor)) and source_sampling_rate and audio.ndim in (1, 2):
+            return max(audio.shape) / float(source_sampling_rate)  # the longer axis holds the samples
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+        return None
+    return None
 
 
 def load_audio(

@@ -24,7 +24,7 @@ from transformers.pipelines.pt_utils import PipelineDataset, PipelineIterator
 
 from configuration_cmt import CMTConfig, audio_receptive_field
 
-from .audio_utils import load_audio
+from .audio_utils import audio_duration, load_audio
 from .data_collator import pad_cmt_features
 from .metrics import sentiment_classes
 from .processing_cmt import CMTProcessor
@@ -83,7 +83,9 @@ class _IndexedInputs(TorchDataset):
         return len(self.inputs)
 
     def __getitem__(self, index: int) -> _Example:
-        return _Example(index, self.inputs[index])
+        item = self.inputs[index]
+        # Inputs put in length order carry their original index already.
+        return item if isinstance(item, _Example) else _Example(index, item)
 
 
 def _with_text(item: Any, text: Any, name: str) -> Any:
@@ -240,7 +242,9 @@ class AudioTextSentimentPipeline(Pipeline):
             f"...)`) or a model id / folder to build one from, got {type(asr_model).__name__}."
         )
 
-    def __call__(self, inputs: Any, text: str | Sequence[str] | None = None, **kwargs) -> Any:
+    def __call__(
+        self, inputs: Any, text: str | Sequence[str] | None = None, group_by_length: bool = True, **kwargs
+    ) -> Any:
         """
         Classifies or scores one input or a list of them.
 
@@ -259,6 +263,12 @@ class AudioTextSentimentPipeline(Pipeline):
                 Number of labels returned, best first; `None` for all. Classification checkpoints only.
             batch_size (`int`, *optional*, defaults to 1):
                 Inputs per forward pass; padding does not change the results.
+            group_by_length (`bool`, *optional*, defaults to `True`):
+                With a list of inputs and `batch_size` > 1, run the inputs longest first (by audio duration, read from
+                file headers or array shapes without decoding, then transcript length), so that each batch holds
+                utterances of similar lengths and little padding; the results come back in the input order. Falls
+                back to the input order when a duration is not known before decoding (e.g. a path that does not
+                exist, which then fails with its name). Datasets and generators always stream in their own order.
 
         Returns:
             For one input, a list of `{"label", "score"}` dicts (classification) or a `{"score", "acc7_class",
@@ -283,7 +293,41 @@ class AudioTextSentimentPipeline(Pipeline):
         if isinstance(inputs, datasets.Dataset):
             # transformers streams torch datasets only; a `datasets.Dataset` would be taken for a single input.
             inputs = _IndexedInputs(inputs)
+        batch_size = kwargs.get("batch_size") or self._batch_size or 1
+        if isinstance(inputs, list) and batch_size > 1 and group_by_length:
+            order = self._length_order(inputs, **kwargs)
+            if order is not None:
+                results = super().__call__([_Example(index, inputs[index]) for index in order], **kwargs)
+                in_input_order = [None] * len(inputs)
+                for index, result in zip(order, results):
+                    in_input_order[index] = result
+                return in_input_order
         return super().__call__(inputs, **kwargs)
+
+    def _length_order(
+        self, inputs: list, sampling_rate: int | None = None, max_audio_seconds: float | None = None, **kwargs
+    ) -> list[int] | None:
+        """Input indices longest first (audio seconds, then transcript characters); `None` when a duration is not
+        known without decoding."""
+        sampling_rate = sampling_rate or self._preprocess_params.get("sampling_rate")
+        max_audio_seconds = max_audio_seconds or self._preprocess_params.get("max_audio_seconds")
+        keys = []
+        for item in inputs:
+            if isinstance(item, Mapping) and "audio" in item:
+                audio, rate, text = item["audio"], item.get("sampling_rate") or sampling_rate, item.get("text")
+            elif isinstance(item, Mapping):
+                audio, rate, text = item, None, item.get("text")
+            else:
+                audio, rate, text = item, sampling_rate, None
+            if isinstance(audio, bytes):
+                audio = {"bytes": audio}
+            seconds = audio_duration(audio, rate)
+            if seconds is None:
+                return None
+            if max_audio_seconds:
+                seconds = min(seconds, max_audio_seconds)
+            keys.append((seconds, len(text) if isinstance(text, str) else 0))
+        return sorted(range(len(inputs)), key=lambda index: keys[index], reverse=True)
 
     def get_iterator(
         self, inputs, num_workers: int, batch_size: int, preprocess_params, forward_params, postprocess_params

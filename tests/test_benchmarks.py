@@ -46,6 +46,7 @@ def tiny_run(tmp_path_factory):
     output_dir = tmp_path_factory.mktemp("bench")
     # --device cpu: on a CUDA machine the default would add section 6 at full size
     command = [sys.executable, str(SCRIPT), "--size", "tiny", "--collator_calls", "3", "--profile", "--device", "cpu"]
+    command += ["--inference_batch_size", "4"]  # two batches of the 8 utterances: length grouping has work to do
     command += ["--output_dir", str(output_dir)]
     result = subprocess.run(
         command, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=600
@@ -103,15 +104,20 @@ def test_results_are_consistent(tiny_run):
     assert results["pretraining"]["text_backbone_passes"] == pytest.approx(2.0)
 
     inference = results["inference"]
-    assert inference["utterances"] == 8 and inference["batch_size"] == 8
+    assert inference["utterances"] == 8 and inference["batch_size"] == 4
     assert set(inference["seconds"]["cpu"]) == {
         "cmt_pipeline",
+        "cmt_pipeline_input_order",
         "cmt_bare_forward",
         "hubert_audio_classification_pipeline",
         "roberta_text_classification_pipeline",
     }
     flops = inference["forward_flops_first_batch"]
     assert flops["cmt"] > flops["hubert"] + flops["roberta"] > 0
+    grouping = inference["length_grouping"]
+    assert grouping["utterances"] == 8 and len(set(grouping["audio_seconds"])) > 1
+    padding = grouping["audio_padding_share"]
+    assert 0 <= padding["grouped"] < padding["input_order"] < 1
 
     memory = results["memory"]
     for probe in (memory["without_checkpointing"], memory["with_checkpointing"]):
@@ -119,6 +125,14 @@ def test_results_are_consistent(tiny_run):
         assert probe["step_transient_mib"] is not None and probe["step_transient_mib"] >= 0
     for key in ("target_met",):
         assert isinstance(fine[key], bool) and isinstance(results["collator"][key], bool)
+
+
+def test_padding_share(bench):
+    lengths = [4, 1, 3, 2]
+    # in the input order: batches (4, 1) and (3, 2) pad 3 + 1 of 8 + 6 samples; longest first: (4, 3), (2, 1) pad 1 + 1
+    assert bench.padding_share(lengths, [0, 1, 2, 3], 2) == pytest.approx(4 / 14)
+    assert bench.padding_share(lengths, [0, 2, 3, 1], 2) == pytest.approx(2 / 12)
+    assert bench.padding_share(lengths, [0, 1, 2, 3], 4) == pytest.approx(6 / 16)
 
 
 def test_grouped_convolution_backward_flops(bench):

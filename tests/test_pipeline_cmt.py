@@ -184,6 +184,52 @@ def test_batches_equal_single_inputs(pipe, classifier, tiny_processor, clips):
         assert as_scores(result) == pytest.approx(as_scores(reference), abs=ATOL)
 
 
+def test_batches_run_longest_first_and_results_keep_the_input_order(pipe, classifier, tiny_processor, clips):
+    paths, texts = clips
+    # Shortest, longest, then the others: in input order every batch of two would pad.
+    order = [0, 4, 1, 3, 2]
+    inputs = [{"audio": str(paths[i]), "text": texts[i]} for i in order]
+    batch_audio_lengths = []
+    forward = pipe._forward
+
+    def recording_forward(model_inputs):
+        batch_audio_lengths.append(model_inputs["audio_attention_mask"].sum(-1).tolist())
+        return forward(model_inputs)
+
+    pipe._forward = recording_forward
+    try:
+        grouped = pipe(inputs, batch_size=2, top_k=None)
+        in_input_order = pipe(inputs, batch_size=2, top_k=None, group_by_length=False)
+    finally:
+        del pipe._forward
+    lengths = [load_audio(str(paths[i]), SR).size for i in order]
+    by_length = sorted(lengths, reverse=True)
+    assert batch_audio_lengths[:3] == [by_length[0:2], by_length[2:4], by_length[4:]]
+    assert batch_audio_lengths[3:] == [lengths[0:2], lengths[2:4], lengths[4:]]
+    for index, i in enumerate(order):
+        expected = torch.softmax(model_outputs(classifier, tiny_processor, [paths[i]], [texts[i]])[0], -1)
+        assert_same_scores(grouped[index], expected)
+        assert_same_scores(in_input_order[index], expected)
+
+
+def test_length_order_falls_back_to_the_input_order(pipe, clips, tmp_path):
+    paths, texts = clips
+    inputs = [{"audio": str(paths[i]), "text": texts[i]} for i in (0, 4)]
+    assert pipe._length_order(inputs) == [1, 0]
+    # Equal durations: the longer transcript first, ties in input order; `max_audio_seconds` caps the durations.
+    same = [{"audio": str(paths[0]), "text": text} for text in ("a b", "a b c d", "a b")]
+    assert pipe._length_order(same) == [1, 0, 2]
+    capped = [{"audio": str(paths[4]), "text": "a"}, {"audio": str(paths[0]), "text": "a b"}]
+    assert pipe._length_order(capped) == [0, 1]
+    assert pipe._length_order(capped, max_audio_seconds=0.05) == [1, 0]
+    # A raw array without its rate, or a file that is not there: durations unknown, input order.
+    assert pipe._length_order([*inputs, {"audio": np.zeros(SR, np.float32), "text": "hi"}]) is None
+    assert pipe._length_order([*inputs, {"audio": str(tmp_path / "missing.wav"), "text": "hi"}]) is None
+    # The call's `sampling_rate=` dates raw arrays.
+    arrays = [synthetic_waveform(seconds, SR) for seconds in (0.1, 0.3)]
+    assert pipe._length_order(arrays, sampling_rate=SR) == [1, 0]
+
+
 def test_datasets_and_generators(pipe, clips):
     paths, texts = clips
     rows = [{"audio": str(path), "text": text, "id": index} for index, (path, text) in enumerate(zip(paths, texts))]

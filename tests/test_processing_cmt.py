@@ -10,6 +10,7 @@ import torch
 from conftest import synthetic_waveform
 
 from processing_cmt import load_audio, load_audio_segment
+from processing_cmt.audio_utils import audio_duration
 
 
 SR = 16000
@@ -157,6 +158,28 @@ def test_load_audio_wrong_type_and_shape():
         load_audio({"array": np.array(["a", "b"]), "sampling_rate": SR}, SR)
     with pytest.raises(ValueError, match="max_seconds"):
         load_audio(synthetic_waveform(0.1, SR), SR, source_sampling_rate=SR, max_seconds=0)
+
+
+def test_audio_duration_without_decoding(tmp_path, write_wav):
+    wave = synthetic_waveform(0.25, SR)
+    path = write_wav(tmp_path / "a.flac", waveform=wave[::2], sampling_rate=8000)
+    stereo = synthetic_waveform(0.5, SR, channels=2)
+    for audio, rate in [
+        (str(path), None),
+        (path, None),
+        (path.read_bytes(), None),
+        ({"path": str(path), "bytes": None}, None),
+        ({"path": "ignored.wav", "bytes": path.read_bytes()}, None),
+        ({"array": wave[::2], "sampling_rate": 8000}, None),
+        (torch.from_numpy(wave), SR),
+        (stereo[::2], SR),  # (samples, channels): the longer axis holds the samples
+        (stereo[::2].T, SR),
+    ]:
+        assert audio_duration(audio, rate) == pytest.approx(0.25), type(audio)
+    garbage = tmp_path / "garbage.wav"
+    garbage.write_bytes(b"RIFF not really a wave file")
+    for unknown in [wave, {"array": wave}, str(tmp_path / "missing.wav"), str(garbage), b"", 42, {"path": None}]:
+        assert audio_duration(unknown) is None
 
 
 # ---------------------------------------------------------------------------------------------------------------------
