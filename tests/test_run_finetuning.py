@@ -8,6 +8,7 @@ out as the release (5 sessions, both speakers, excluded labels); the MOSEI tree 
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -636,3 +637,37 @@ def test_user_corpora_as_three_csv_files_or_a_saved_dataset(setup, tmp_path):
     _, data_args, _ = run_finetuning.parse_arguments(["--task", "sa", "--corpus", str(tmp_path / "saved"), *common])
     with pytest.raises(ValueError, match=r"column 'emotion' holds class labels .* use --task ser"):
         run_finetuning.load_task_data(data_args, None)
+
+
+def test_resume_continues_the_run_exactly_and_the_frozen_feature_encoder_stays_put(setup, tmp_path):
+    """`--resume_from_checkpoint` gives the losses of the uninterrupted run; `--freeze_feature_encoder` leaves the
+    audio backbone's convolutional feature encoder as loaded while everything else trains."""
+    from safetensors.torch import load_file
+    from transformers import AutoModel
+
+    def run(output, *extra):
+        return run_script(
+            setup, "--task", "ser", "--iemocap_root", setup["iemocap"], "--fold", "1", "--ortho_loss_weight", "1",
+            "--freeze_feature_encoder", *backbone_args(setup), *common_args(setup, output), "--max_steps", "8",
+            "--per_device_train_batch_size", "4", "--eval_strategy", "steps", "--eval_steps", "4",
+            "--save_strategy", "steps", "--save_steps", "4", *extra,
+        )  # fmt: skip
+
+    full = tmp_path / "full"
+    run(full)
+    losses = train_losses(full)
+    assert len(losses) == 8
+
+    resumed = tmp_path / "resumed"
+    (resumed / "checkpoint-4").parent.mkdir()
+    shutil.copytree(full / "checkpoint-4", resumed / "checkpoint-4")
+    run(resumed, "--resume_from_checkpoint", resumed / "checkpoint-4")
+    assert train_losses(resumed)[4:] == pytest.approx(losses[4:], abs=1e-4)
+
+    loaded = AutoModel.from_pretrained(setup["audio"]).state_dict()
+    trained = load_file(str(full / "model.safetensors"))
+    prefix = "cmt.audio_model."
+    conv = [k for k in loaded if k.startswith("feature_extractor.")]
+    assert conv and all(torch.equal(trained[prefix + k], loaded[k]) for k in conv)
+    encoder = [k for k in loaded if k.startswith("encoder.layers.")]
+    assert any(not torch.equal(trained[prefix + k], loaded[k]) for k in encoder)
