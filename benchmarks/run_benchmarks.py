@@ -795,9 +795,7 @@ def bench_inference(
             "utterances": len(spread_utterances),
             "audio_seconds": [round(length / SAMPLING_RATE, 3) for length in spread_lengths],
             "seconds": spread_seconds,
-            "seconds_all": {
-                name: [round(s[timer], 4) for s in values] for name, values in spread_samples.items()
-            },
+            "seconds_all": {name: [round(s[timer], 4) for s in values] for name, values in spread_samples.items()},
             "speedup": spread_seconds["input_order"] / spread_seconds["grouped"],
             "audio_padding_share": {
                 name: padding_share(spread_lengths, order, batch_size) for name, order in spread_orders.items()
