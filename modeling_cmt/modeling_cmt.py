@@ -528,6 +528,9 @@ class CMTModel(CMTPreTrainedModel):
             num_frames = int(audio_frame_lengths(self.config.audio_config, torch.tensor(input_values.shape[1])))
             no_mask = torch.zeros(input_values.shape[0], num_frames, dtype=torch.bool, device=input_values.device)
             backbone_kwargs["mask_time_indices"] = no_mask
+        # The processor gives float32 audio; a model loaded in bfloat16 / float16 (`dtype=`) takes it in its own dtype,
+        # as CLIP casts its pixel values: convolutions do not promote. A no-op under autocast (float32 weights).
+        input_values = input_values.to(self.audio_model.dtype)
         audio_states = self.audio_model(
             input_values, attention_mask=audio_attention_mask, **backbone_kwargs
         ).last_hidden_state

@@ -514,6 +514,21 @@ def test_bf16_autocast_with_sdpa_and_padding(tester):
     torch.testing.assert_close(mixed.float(), reference, atol=0.1, rtol=0.1)
 
 
+def test_a_bf16_model_takes_the_processors_float32_audio(tester):
+    """A model loaded with `dtype=torch.bfloat16` (no autocast) runs on the float32 audio a processor gives, as
+    transformers' vision models cast their pixel values; its output is close to the fp32 model's."""
+    torch.manual_seed(0)
+    model = CMTForSequenceClassification(tester.get_config()).eval()
+    inputs = tester.prepare_inputs()
+    inputs["audio_attention_mask"][2, 700:] = 0
+    assert inputs["input_values"].dtype == torch.float32
+    with torch.no_grad():
+        reference = model(**inputs).logits
+        logits = copy.deepcopy(model).to(torch.bfloat16)(**inputs).logits
+    assert logits.dtype == torch.bfloat16 and torch.isfinite(logits).all()
+    torch.testing.assert_close(logits.float(), reference, atol=0.1, rtol=0.1)
+
+
 @pytest.mark.slow
 def test_real_backbones_from_the_hub():
     """The paper's backbones (needs Hub access; RUN_SLOW=1): CMT-Base on roberta-large + hubert-large-ll60k has the

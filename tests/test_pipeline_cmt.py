@@ -230,6 +230,15 @@ def test_length_order_falls_back_to_the_input_order(pipe, clips, tmp_path):
     assert pipe._length_order(arrays, sampling_rate=SR) == [1, 0]
 
 
+def test_a_bf16_model_behind_the_pipeline(pipe, classifier, tiny_processor, clips):
+    """`pipeline(..., dtype=torch.bfloat16)` as on a GPU: the float32 audio meets bfloat16 weights."""
+    paths, texts = clips
+    inputs = [{"audio": str(path), "text": text} for path, text in zip(paths, texts)]
+    half = pipeline(TASK, model=copy.deepcopy(classifier).to(torch.bfloat16), processor=tiny_processor, device="cpu")
+    for result, reference in zip(half(inputs, batch_size=2, top_k=None), pipe(inputs, batch_size=2, top_k=None)):
+        assert as_scores(result) == pytest.approx(as_scores(reference), abs=0.02)
+
+
 def test_datasets_and_generators(pipe, clips):
     paths, texts = clips
     rows = [{"audio": str(path), "text": text, "id": index} for index, (path, text) in enumerate(zip(paths, texts))]

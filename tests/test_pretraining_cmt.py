@@ -53,6 +53,18 @@ def test_losses_are_the_papers(config):
     torch.testing.assert_close(out.audio_logits, expected, atol=1e-4, rtol=1e-4)
 
 
+def test_a_bf16_model_pretrains_on_float32_audio(config):
+    torch.manual_seed(0)
+    model = CMTForPreTraining(config).eval()
+    batch, _ = pretraining_batch(config)
+    with torch.no_grad():
+        reference = model(**batch)
+        half = model.to(torch.bfloat16)(**batch)
+    for name in ("text_mlm_loss", "audio_mlm_loss"):
+        assert torch.isfinite(getattr(half, name))
+        torch.testing.assert_close(getattr(half, name).float(), getattr(reference, name), atol=0.05, rtol=0.05)
+
+
 def test_each_stream_cross_attends_to_the_unmasked_other_modality(config):
     torch.manual_seed(0)
     model = CMTForPreTraining(config).eval()
