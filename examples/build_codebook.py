@@ -12,6 +12,9 @@ Example (LibriSpeech, HuBERT-large, layer 12 of 24):
         --librispeech_root /data/LibriSpeech --librispeech_subsets train-clean-100 train-clean-360 train-other-500 \
         --output_path codebooks/hubert-large-l12-k500.safetensors --label_output_dir data/librispeech-codes
 
+For a backbone that has learnt nothing yet (random weights, or pretraining from scratch), cluster MFCCs of its frames
+instead, HuBERT's first iteration: `--layer mfcc` (39-d codewords: 13 MFCCs + deltas + delta-deltas).
+
 Other corpora: `--dataset manifest.csv` (columns `audio`, `text`; relative paths are relative to the CSV) or
 `--dataset <folder written by save_to_disk>` (an `audio` or precomputed `input_values` column).
 """
@@ -31,7 +34,7 @@ import torch  # noqa: E402
 from datasets import Dataset, DatasetDict, load_from_disk  # noqa: E402
 from transformers import AutoFeatureExtractor, AutoModel, HfArgumentParser, set_seed  # noqa: E402
 
-from processing_cmt.codebook import fit_codebook, label_audio_codes, save_codebook  # noqa: E402
+from processing_cmt.codebook import MFCC_LAYER, fit_codebook, label_audio_codes, save_codebook  # noqa: E402
 from processing_cmt.datasets_cmt import load_librispeech, load_speech_text_corpus  # noqa: E402
 
 
@@ -44,10 +47,11 @@ class CodebookArguments:
         metadata={"help": "Audio backbone (HuBERT, wav2vec 2.0, WavLM...): Hub name or local path."}
     )
     output_path: str = field(metadata={"help": "Where to write the codebook (.safetensors)."})
-    layer: int | None = field(
+    layer: str | None = field(
         default=None,
         metadata={
-            "help": "Index into the backbone's hidden_states (0 = before the first layer); default: the middle."
+            "help": "Index into the backbone's hidden_states (0 = before the first layer); default: the middle. "
+            "'mfcc': MFCCs of the backbone's frames instead (HuBERT's first iteration, for an untrained backbone)."
         },
     )
     num_codewords: int = field(default=500, metadata={"help": "K of k-means (HuBERT: 500)."})
@@ -110,6 +114,20 @@ def load_corpus(data_args: DataArguments) -> Dataset:
     return corpus
 
 
+def parse_layer(value: str | None, num_hidden_layers: int) -> int | str:
+    """`--layer`: an index into hidden_states, `mfcc`, or (unset) the middle layer."""
+    if value is None:
+        return num_hidden_layers // 2
+    if value == MFCC_LAYER:
+        return value
+    try:
+        return int(value)
+    except ValueError as error:
+        raise ValueError(
+            f"--layer must be an index into the backbone's hidden_states or {MFCC_LAYER!r}, got {value!r}."
+        ) from error
+
+
 def main(argv: list[str] | None = None):
     parser = HfArgumentParser((CodebookArguments, DataArguments))
     args, data_args = parser.parse_args_into_dataclasses(args=argv)
@@ -124,7 +142,7 @@ def main(argv: list[str] | None = None):
     # 2. Backbone and audio preparation
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     audio_model = AutoModel.from_pretrained(args.audio_model).to(device).eval()
-    layer = args.layer if args.layer is not None else audio_model.config.num_hidden_layers // 2
+    layer = parse_layer(args.layer, audio_model.config.num_hidden_layers)
     feature_extractor = None
     if args.feature_extractor is not None:
         feature_extractor = AutoFeatureExtractor.from_pretrained(args.feature_extractor)
@@ -133,7 +151,7 @@ def main(argv: list[str] | None = None):
 
     # 3. k-means on a sample
     logger.info(
-        "***** Fitting the codebook *****  backbone %s, layer %d of %d, K=%d, sample %s utterances, device %s",
+        "***** Fitting the codebook *****  backbone %s, layer %s of %d, K=%d, sample %s utterances, device %s",
         args.audio_model,
         layer,
         audio_model.config.num_hidden_layers,

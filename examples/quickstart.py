@@ -4,7 +4,8 @@
 1. Synthesizes a small emotional speech corpus with eSpeak NG (real speech; emotion in the wording of some utterances
    and in the prosody of others, independently, so that a model must fuse both modalities to do well).
 2. Builds tiny RoBERTa / HuBERT backbones locally (a tokenizer trained on the corpus with `tokenizers`).
-3. Fits a k-means codebook on the audio backbone's frames (the codeword targets of §3.2.2).
+3. Fits a k-means codebook (the codeword targets of §3.2.2) on MFCCs of the audio backbone's frames (the tiny random
+   backbone: HuBERT's first iteration) or on a middle layer's frames (a pretrained backbone).
 4. Cross-modal pretraining (`run_pretraining.py`) for a few hundred steps.
 5. Fine-tunes the text-only and audio-only baselines from the backbones (beside the pretraining) and CMT from the
    pretrained checkpoint (`run_finetuning.py`), and evaluates all three on held-out utterances.
@@ -202,11 +203,13 @@ def main():
     overrides = ["--config_overrides", "cross_intermediate_size=128"] if tiny else []
     print(f"text: {text_model}\naudio: {audio_model}")
 
-    step(3, f"k-means codebook of {args.num_codewords} codewords on the audio backbone's frames")
+    # A random backbone's layers carry nothing to cluster: MFCCs of its frames, as HuBERT's first iteration. A
+    # pretrained one: frames of a middle layer, as HuBERT's later iterations (and the paper, with HuBERT's codewords).
+    layer = "mfcc" if tiny else max(1, AutoConfig.from_pretrained(audio_model).num_hidden_layers // 2)
+    features = "MFCCs of the audio backbone's frames" if tiny else f"layer {layer} of the audio backbone"
+    step(3, f"k-means codebook of {args.num_codewords} codewords on {features}")
     with open(manifests["train"]) as file:
         train_audio = [row["audio"] for row in csv.DictReader(file)]
-    # frames of a middle layer, as HuBERT's later iterations cluster
-    layer = max(1, AutoConfig.from_pretrained(audio_model).num_hidden_layers // 2)
     centroids, metadata = fit_codebook(
         Dataset.from_dict({"audio": train_audio}),
         audio_model,
@@ -228,7 +231,7 @@ def main():
         *overrides,
         "--corpus", manifests["train"], "--codebook", codebook,
         "--output_dir", pretrained, "--max_steps", args.pretrain_steps, "--per_device_train_batch_size", 8,
-        "--learning_rate", pretrain_lr, "--warmup_steps", 20, "--logging_steps", 50, "--save_strategy", "no",
+        "--learning_rate", pretrain_lr, "--warmup_steps", 20, "--logging_steps", max(1, min(50, args.pretrain_steps // 4)), "--save_strategy", "no",
         "--report_to", "none", "--seed", args.seed, "--disable_tqdm", "true",
         log=logs / "pretraining.log",
     )  # fmt: skip
@@ -266,7 +269,7 @@ def main():
     step(6, "pipeline('audio-text-sentiment') on held-out clips")
     predictions = pipeline_predictions(results["CMT"][0], manifests["test"], num_clips=6)
 
-    summarize(output, manifests["test"], results, predictions, time.time() - start)
+    summarize(output, manifests["test"], results, predictions, pretraining_losses(pretrained), time.time() - start)
 
 
 def pipeline_predictions(model_dir: Path, test_manifest: Path, num_clips: int) -> list[tuple[dict, dict]]:
@@ -297,8 +300,23 @@ def accuracy_by_cue(run_dir: Path, test_manifest: Path) -> dict[str, float]:
     return {key: float(np.mean(hits)) if hits else float("nan") for key, hits in groups.items()}
 
 
-def summarize(output: Path, test_manifest: Path, results: dict, predictions: list, seconds: float) -> None:
+def pretraining_losses(pretrained: Path) -> dict[str, tuple[float, float]]:
+    """(first, last) logged value of each pretraining loss: L_w (text MLM) and L_a (audio codeword prediction)."""
+    state = json.loads((pretrained / "trainer_state.json").read_text())
+    logs = [log for log in state["log_history"] if "text_mlm_loss" in log]
+    return {key: (logs[0][key], logs[-1][key]) for key in ("text_mlm_loss", "audio_mlm_loss")} if logs else {}
+
+
+def summarize(
+    output: Path, test_manifest: Path, results: dict, predictions: list, pretraining: dict, seconds: float
+) -> None:
     lines = ["", "=" * 100, f"Offline quickstart done in {seconds / 60:.1f} min; everything is in {output}", ""]
+    if pretraining:
+        lines += [
+            "Pretraining losses, first -> last logged: "
+            + ", ".join(f"{key} {first:.3f} -> {last:.3f}" for key, (first, last) in pretraining.items()),
+            "",
+        ]
     header = f"{'model':<12}{'WA':>7}{'UA':>7}{'macro-F1':>10}   test accuracy where the emotion is in: text / audio / both / neither"
     lines += [header, "-" * len(header)]
     for name, (run_dir, result) in results.items():

@@ -4,7 +4,8 @@
 Paper: "Cross-modal pretrained transformer for audio-text emotion and sentiment" (`shared/paper/cmt-paper.txt`):
 "we utilize the set of cluster codewords from HuBERT model as the labels for the frame-level audio representation".
 As HuBERT (Hsu et al., 2021) does, [`fit_codebook`] runs k-means (K = 500) with scikit-learn's `MiniBatchKMeans` over
-the frame features of one layer of the backbone, on a random sample of the corpus; [`label_audio_codes`] then gives
+the frame features of one layer of the backbone (or, as HuBERT's first iteration, over MFCCs framed like the
+backbone's frames: `layer="mfcc"`, for backbones that have not learnt anything yet), on a random sample of the corpus; [`label_audio_codes`] then gives
 every frame of every utterance the id of its nearest centroid, in an `audio_codes` column that
 `DataCollatorForCMTPretraining` checks against the backbone's frame count. Codebooks are safetensors files (never
 pickle) with their provenance in the metadata.
@@ -18,6 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import librosa
 import numpy as np
 import torch
 from datasets import Audio, Dataset, List, Value
@@ -27,7 +29,7 @@ from sklearn.cluster import MiniBatchKMeans
 from tqdm.auto import tqdm
 from transformers import AutoFeatureExtractor, AutoModel, PreTrainedModel, Wav2Vec2FeatureExtractor
 
-from configuration_cmt import audio_frame_lengths
+from configuration_cmt import audio_frame_lengths, audio_receptive_field
 
 from .audio_utils import load_audio
 
@@ -40,8 +42,17 @@ __all__ = [
     "fit_codebook",
     "label_audio_codes",
     "load_codebook",
+    "mfcc_frame_features",
     "save_codebook",
 ]
+
+# `layer="mfcc"`: HuBERT's first-iteration targets, 13 MFCCs + deltas + delta-deltas per backbone frame.
+MFCC_LAYER = "mfcc"
+MFCC_DIM = 39
+# Kaldi's MFCC defaults, which HuBERT's `dump_mfcc_feature.py` uses (through torchaudio): 23 mel bins from 20 Hz.
+MFCC_KWARGS = {"n_mfcc": 13, "n_mels": 23, "fmin": 20.0, "window": "hamming"}
+# The shortest backbone frame MFCCs are computed over: 16 ms (Kaldi's window is 25 ms, HuBERT's receptive field).
+MIN_MFCC_WINDOW_SECONDS = 0.016
 
 CENTROIDS_KEY = "centroids"
 CODEBOOK_FORMAT = "cmt-codebook"
@@ -147,13 +158,16 @@ def _resolve_audio_model(audio_model: PreTrainedModel | str | os.PathLike) -> tu
     return audio_model, name
 
 
-def _resolve_layer(audio_model: PreTrainedModel, layer: int) -> int:
-    """`layer` indexes `output_hidden_states` (0 = input of the first transformer layer); negatives count back."""
+def _resolve_layer(audio_model: PreTrainedModel, layer: int | str) -> int | str:
+    """`layer` indexes `output_hidden_states` (0 = input of the first transformer layer); negatives count back.
+    `"mfcc"` stands for MFCC features instead of a layer."""
+    if layer == MFCC_LAYER:
+        return MFCC_LAYER
     count = audio_model.config.num_hidden_layers + 1
     if isinstance(layer, bool) or not isinstance(layer, int) or not -count <= layer < count:
         raise ValueError(
             f"`layer` {layer!r} is not an index into the {count} hidden states of the audio model "
-            f"(0..{count - 1}, or negative from the end)."
+            f"(0..{count - 1}, or negative from the end), nor {MFCC_LAYER!r}."
         )
     return layer % count
 
@@ -218,13 +232,59 @@ def _prepare_waveforms(
     return waveforms
 
 
+def _feature_width(audio_model: PreTrainedModel, layer: int | str) -> int:
+    return MFCC_DIM if layer == MFCC_LAYER else audio_model.config.hidden_size
+
+
+def mfcc_frame_features(
+    audio_config, waveforms: Sequence[np.ndarray], sampling_rate: int = 16000
+) -> list[torch.Tensor]:
+    """
+    HuBERT's first-iteration features, one `(frames, 39)` float32 tensor per waveform: 13 MFCCs (Kaldi's 23 mel bins
+    from 20 Hz, Hamming window) with their deltas and delta-deltas (5-frame regression, as torchaudio's
+    `compute_deltas`), one per frame of the audio backbone. The window is the backbone's receptive field and the hop
+    its total stride (400 and 320 samples, 25 and 20 ms, for HuBERT), without centring: MFCC frame t covers exactly
+    the samples of backbone frame t, and there are `audio_frame_lengths` of them.
+
+    Args:
+        audio_config: the backbone's config (`conv_kernel`, `conv_stride`).
+        waveforms (`Sequence[np.ndarray]`): 1-D float32 waveforms at `sampling_rate`.
+        sampling_rate (`int`, *optional*, defaults to 16000): their rate (it places the mel bins).
+    """
+    window = audio_receptive_field(audio_config)
+    hop = int(np.prod(audio_config.conv_stride))
+    if window < MIN_MFCC_WINDOW_SECONDS * sampling_rate:
+        raise ValueError(
+            f"MFCC targets need backbone frames of at least {1e3 * MIN_MFCC_WINDOW_SECONDS:.0f} ms; this backbone's "
+            f"receptive field is {window} samples ({1e3 * window / sampling_rate:.1f} ms at {sampling_rate} Hz)."
+        )
+    features = []
+    for waveform in waveforms:
+        waveform = np.asarray(waveform, dtype=np.float32)
+        frames = int(audio_frame_lengths(audio_config, torch.tensor(waveform.size)))
+        if frames == 0:
+            features.append(torch.zeros(0, MFCC_DIM))
+            continue
+        mfcc = librosa.feature.mfcc(
+            y=waveform, sr=sampling_rate, n_fft=window, hop_length=hop, center=False, **MFCC_KWARGS
+        )  # (13, frames)
+        deltas = librosa.feature.delta(mfcc, width=5, order=1, mode="nearest")
+        delta_deltas = librosa.feature.delta(deltas, width=5, order=1, mode="nearest")
+        stacked = np.concatenate([mfcc, deltas, delta_deltas]).T.astype(np.float32)
+        if stacked.shape[0] != frames:  # the two framings are the same formula; guard the alignment anyway
+            raise ValueError(f"MFCC framing gave {stacked.shape[0]} frames where the backbone gives {frames}.")
+        features.append(torch.from_numpy(np.ascontiguousarray(stacked)))
+    return features
+
+
 @torch.no_grad()
 def extract_frame_features(
-    audio_model: PreTrainedModel, waveforms: Sequence[np.ndarray], layer: int
+    audio_model: PreTrainedModel, waveforms: Sequence[np.ndarray], layer: int | str, sampling_rate: int = 16000
 ) -> list[torch.Tensor]:
     """
     Frame features of one layer of an audio backbone, one `(frames, hidden_size)` float32 CPU tensor per waveform,
-    with the padded frames cut off.
+    with the padded frames cut off; for `layer="mfcc"`, the [`mfcc_frame_features`] of the backbone's frames
+    (`(frames, 39)`, the backbone does not run).
 
     Models whose feature encoder uses layer norm (`feat_extract_norm="layer"`, e.g. HuBERT-large) run a padded
     batch with the sample-level attention mask; the others (group norm, e.g. HuBERT-base) are not meant to see an
@@ -234,10 +294,13 @@ def extract_frame_features(
     Args:
         audio_model (`PreTrainedModel`): a wav2vec 2.0-family model (`AutoModel`), in eval mode.
         waveforms (`Sequence[np.ndarray]`): normalised 1-D float32 waveforms.
-        layer (`int`): index into `output_hidden_states` (0 = before the first transformer layer).
+        layer (`int` or `"mfcc"`): index into `output_hidden_states` (0 = before the first transformer layer).
+        sampling_rate (`int`, *optional*, defaults to 16000): the waveforms' rate, for MFCCs.
     """
     config = audio_model.config
     layer = _resolve_layer(audio_model, layer)
+    if layer == MFCC_LAYER:
+        return mfcc_frame_features(config, waveforms, sampling_rate)
     device = next(audio_model.parameters()).device
     dtype = next(audio_model.parameters()).dtype
     with_mask = getattr(config, "feat_extract_norm", "layer") == "layer"
@@ -268,6 +331,11 @@ def extract_frame_features(
     return features
 
 
+def _sampling_rate(feature_extractor: Wav2Vec2FeatureExtractor | None) -> int:
+    # `input_values` columns come without a feature extractor: wav2vec 2.0-family models take 16 kHz.
+    return 16000 if feature_extractor is None else int(feature_extractor.sampling_rate)
+
+
 def _iter_batches(
     dataset: Dataset,
     column: str,
@@ -288,7 +356,7 @@ def _iter_batches(
 def fit_codebook(
     dataset: Dataset,
     audio_model: PreTrainedModel | str | os.PathLike,
-    layer: int,
+    layer: int | str,
     num_codewords: int = 500,
     sample_size: int | None = None,
     batch_size: int = 8,
@@ -301,8 +369,8 @@ def fit_codebook(
     show_progress: bool = True,
 ) -> tuple[torch.Tensor, dict[str, Any]]:
     """
-    Fits a HuBERT-style codebook: k-means over the frame features of one backbone layer on a random sample of a
-    corpus.
+    Fits a HuBERT-style codebook: k-means over the frame features of one backbone layer (or over MFCCs of the
+    backbone's frames) on a random sample of a corpus.
 
     Args:
         dataset (`datasets.Dataset`):
@@ -311,8 +379,11 @@ def fit_codebook(
             column is read undecoded).
         audio_model (`PreTrainedModel`, `str` or `os.PathLike`):
             A wav2vec 2.0-family model (HuBERT, wav2vec 2.0, WavLM, ...) or its name or local path for `AutoModel`.
-        layer (`int`):
-            Which of the model's `hidden_states` to cluster (0 = before the first transformer layer).
+        layer (`int` or `"mfcc"`):
+            Which of the model's `hidden_states` to cluster (0 = before the first transformer layer); `"mfcc"`
+            clusters [`mfcc_frame_features`] instead, HuBERT's first-iteration targets, for a backbone whose layers
+            carry nothing yet (random or from scratch). Later iterations, and the paper with pretrained HuBERT, use a
+            layer.
         num_codewords (`int`, *optional*, defaults to 500):
             K, HuBERT's default.
         sample_size (`int`, *optional*):
@@ -338,7 +409,7 @@ def fit_codebook(
             Show a progress bar over the sample.
 
     Returns:
-        `tuple[torch.Tensor, dict[str, Any]]`: centroids `(num_codewords, hidden_size)` float32 and metadata for
+        `tuple[torch.Tensor, dict[str, Any]]`: centroids `(num_codewords, hidden_size or 39)` float32 and metadata for
         [`save_codebook`] (`backbone`, `layer`, `num_codewords`, `num_utterances`, `num_frames`, `inertia`, ...).
     """
     audio_model, model_name = _resolve_audio_model(audio_model)
@@ -350,6 +421,7 @@ def fit_codebook(
     column = _source_column(dataset, audio_column)
     dataset = _undecoded(dataset.select_columns([column]), column)
     feature_extractor = None if column == "input_values" else _resolve_feature_extractor(feature_extractor, model_name)
+    sampling_rate = _sampling_rate(feature_extractor)
 
     rng = np.random.default_rng(seed)
     size = len(dataset) if sample_size is None else min(int(sample_size), len(dataset))
@@ -361,7 +433,7 @@ def fit_codebook(
     progress = tqdm(total=len(indices), desc="Backbone features", unit="utt", disable=not show_progress)
     try:
         for waveforms in _iter_batches(dataset, column, batch_size, feature_extractor, max_audio_seconds, indices):
-            for frames in extract_frame_features(audio_model, waveforms, layer):
+            for frames in extract_frame_features(audio_model, waveforms, layer, sampling_rate):
                 if max_frames_per_utterance is not None and frames.shape[0] > max_frames_per_utterance:
                     keep = np.sort(rng.choice(frames.shape[0], size=max_frames_per_utterance, replace=False))
                     frames = frames[torch.from_numpy(keep)]
@@ -371,7 +443,7 @@ def fit_codebook(
         progress.close()
         audio_model.train(was_training)
 
-    features = np.concatenate(chunks) if chunks else np.zeros((0, audio_model.config.hidden_size), np.float32)
+    features = np.concatenate(chunks) if chunks else np.zeros((0, _feature_width(audio_model, layer)), np.float32)
     if features.shape[0] < num_codewords:
         raise ValueError(
             f"k-means with {num_codewords} codewords needs at least as many frames, but the {len(indices)} sampled "
@@ -456,8 +528,8 @@ def label_audio_codes(
         codebook (`str`, `os.PathLike`, `torch.Tensor` or `tuple`):
             A file from [`save_codebook`], its `(centroids, metadata)` from [`load_codebook`], or bare centroids
             `(num_codewords, hidden_size)`.
-        layer (`int`, *optional*):
-            The `hidden_states` index; defaults to the codebook's recorded `layer` and must agree with it.
+        layer (`int` or `"mfcc"`, *optional*):
+            The `hidden_states` index (or `"mfcc"`); defaults to the codebook's recorded `layer` and must agree with it.
         batch_size (`int`, *optional*, defaults to 8):
             Utterances per `map` batch and per forward pass.
         feature_extractor (`Wav2Vec2FeatureExtractor`, *optional*):
@@ -486,11 +558,11 @@ def label_audio_codes(
     if layer is None:
         if "layer" not in metadata:
             raise ValueError("`layer` is not given and the codebook does not record one.")
-        layer = int(metadata["layer"])
+        layer = metadata["layer"]
     layer = _resolve_layer(audio_model, layer)
-    if "layer" in metadata and _resolve_layer(audio_model, int(metadata["layer"])) != layer:
+    if "layer" in metadata and _resolve_layer(audio_model, metadata["layer"]) != layer:
         raise ValueError(f"`layer` {layer} differs from the layer the codebook was fitted on ({metadata['layer']}).")
-    hidden_size = audio_model.config.hidden_size
+    hidden_size = _feature_width(audio_model, layer)
     if centroids.ndim != 2 or centroids.shape[1] != hidden_size:
         raise ValueError(
             f"The codebook's centroids have shape {tuple(centroids.shape)}, width "
@@ -508,12 +580,13 @@ def label_audio_codes(
     original_feature = dataset.features[column]
     mapped = _undecoded(dataset, column)
     feature_extractor = None if column == "input_values" else _resolve_feature_extractor(feature_extractor, model_name)
+    sampling_rate = _sampling_rate(feature_extractor)
     device = next(audio_model.parameters()).device
     centroids = centroids.to(device, torch.float32)
 
     def label(values: list[Any], indices: list[int]) -> dict[str, list[list[int]]]:
         waveforms = _prepare_waveforms(values, indices, column, feature_extractor, max_audio_seconds)
-        frames = extract_frame_features(audio_model, waveforms, layer)
+        frames = extract_frame_features(audio_model, waveforms, layer, sampling_rate)
         codes = assign_codes(torch.cat(frames).to(device), centroids).cpu()
         return {codes_column: [row.tolist() for row in codes.split([len(f) for f in frames])]}
 

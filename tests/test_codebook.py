@@ -21,6 +21,7 @@ from processing_cmt.codebook import (
     fit_codebook,
     label_audio_codes,
     load_codebook,
+    mfcc_frame_features,
     save_codebook,
 )
 from processing_cmt.data_collator import DataCollatorForCMTPretraining
@@ -257,6 +258,81 @@ def test_assign_codes_checks_width():
         assign_codes(torch.randn(5, 16), torch.randn(NUM_CODEWORDS, 32))
 
 
+# ---------------------------------------------------------------------------------------------------- MFCC targets
+
+
+def hubert_stride_config() -> HubertConfig:
+    """HuBERT's feature encoder (400-sample receptive field, 320-sample stride: 25 ms frames every 20 ms), tiny."""
+    return tiny_hubert_config(conv_dim=[8] * 7, conv_kernel=[10, 3, 3, 3, 3, 2, 2], conv_stride=[5, 2, 2, 2, 2, 2, 2])
+
+
+def tone(frequency: float, seconds: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * 16000)) / 16000
+    return (0.5 * np.sin(2 * np.pi * frequency * t) + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+def test_mfcc_features_are_framed_as_the_backbone(tmp_path):
+    import librosa
+
+    config = hubert_stride_config()
+    rng = np.random.default_rng(0)
+    lengths = [399, 400, 719, 720, 4000, 16321]
+    waveforms = [rng.standard_normal(n).astype(np.float32) for n in lengths]
+    features = mfcc_frame_features(config, waveforms)
+    assert [f.shape for f in features] == [(int(n), 39) for n in audio_frame_lengths(config, torch.tensor(lengths))]
+    assert all(torch.isfinite(f).all() for f in features)
+    # Frame t covers samples [320 t, 320 t + 400): its 13 MFCCs are those of that slice alone.
+    waveform, frames = waveforms[-1], features[-1]
+    for t in (0, 1, 25, frames.shape[0] - 1):
+        alone = librosa.feature.mfcc(
+            y=waveform[320 * t : 320 * t + 400], sr=16000, n_fft=400, hop_length=320, center=False,
+            n_mfcc=13, n_mels=23, fmin=20.0, window="hamming",
+        )  # fmt: skip
+        np.testing.assert_allclose(frames[t, :13].numpy(), alone[:, 0], rtol=1e-4, atol=1e-3)
+    # Deltas: the 5-frame regression of the MFCCs, zero where the MFCCs are constant.
+    (steady,) = mfcc_frame_features(config, [np.tile(waveforms[-1][:320], 20)])
+    assert steady[3:-3, 13:].abs().max() < 1e-3
+
+    with pytest.raises(ValueError, match="MFCC targets need backbone frames of at least 16 ms; .* 20 samples"):
+        mfcc_frame_features(tiny_hubert_config(), waveforms)
+
+
+def test_mfcc_codebook_separates_what_the_audio_says(tmp_path):
+    """k-means over MFCCs puts the frames of a low and of a high tone in two codewords; the labeller reads the
+    codebook's `layer="mfcc"` and gives each utterance one code per backbone frame."""
+    config = hubert_stride_config()
+    model = HubertModel(config).eval()  # random weights: only its framing matters
+    paths, pitches = [], []
+    for index in range(6):
+        pitch = 200.0 if index % 2 == 0 else 3000.0
+        paths.append(str(tmp_path / f"tone{index}.wav"))
+        sf_write(paths[-1], tone(pitch, 0.3 + 0.05 * index, index))
+        pitches.append(pitch)
+    dataset = Dataset.from_dict({"audio": paths})
+    centroids, metadata = fit_codebook(dataset, model, layer="mfcc", num_codewords=2, kmeans_kwargs={"n_init": 2})
+    assert centroids.shape == (2, 39) and metadata["layer"] == "mfcc"
+    path = save_codebook(tmp_path / "mfcc.safetensors", centroids, metadata)
+    assert load_codebook(path)[1]["layer"] == "mfcc"
+
+    codes = label_audio_codes(dataset, model, path)["audio_codes"]
+    assert [len(row) for row in codes] == expected_frames(dataset, config)
+    low = {code for row, pitch in zip(codes, pitches) if pitch == 200.0 for code in row}
+    high = {code for row, pitch in zip(codes, pitches) if pitch == 3000.0 for code in row}
+    assert len(low) == len(high) == 1 and low != high
+
+    with pytest.raises(ValueError, match="width 32, but layer mfcc of .* has hidden size 39"):
+        label_audio_codes(dataset, model, torch.randn(2, 32), layer="mfcc")
+    with pytest.raises(ValueError, match="nor 'mfcc'"):
+        fit_codebook(dataset, model, layer="mfc", num_codewords=2)
+
+
+def sf_write(path: str, waveform: np.ndarray) -> None:
+    import soundfile as sf
+
+    sf.write(path, waveform, 16000)
+
+
 # --------------------------------------------------------------------------------------------------------- script
 
 
@@ -288,3 +364,22 @@ def test_build_codebook_script(tiny_hubert_dir, corpus, tmp_path):
         labelled, HubertConfig.from_pretrained(tiny_hubert_dir)
     )
     assert max(code for row in labelled["audio_codes"] for code in row) < NUM_CODEWORDS
+
+
+def test_build_codebook_script_with_mfcc_targets(corpus, tmp_path):
+    corpus_dir, _ = corpus
+    model_dir = tmp_path / "hubert"
+    HubertModel(hubert_stride_config()).save_pretrained(model_dir)
+    Wav2Vec2FeatureExtractor(return_attention_mask=True).save_pretrained(model_dir)
+    output = tmp_path / "codebook.safetensors"
+    command = [
+        sys.executable, str(REPO_ROOT / "examples" / "build_codebook.py"), "--audio_model", str(model_dir),
+        "--layer", "mfcc", "--num_codewords", str(NUM_CODEWORDS), "--kmeans_n_init", "2",
+        "--dataset", str(corpus_dir / "manifest.csv"), "--output_path", str(output), "--device", "cpu",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Codebook: {NUM_CODEWORDS} codewords x 39 dims from layer mfcc" in result.stdout
+    assert load_codebook(output)[1]["layer"] == "mfcc"
+    bad = subprocess.run([*command[:4], "--layer", "last", *command[6:]], capture_output=True, text=True)
+    assert bad.returncode != 0 and "--layer must be an index into the backbone's hidden_states or 'mfcc'" in bad.stderr

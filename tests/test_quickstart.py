@@ -3,6 +3,7 @@ backbones built locally, pretraining, three fine-tuning runs, the pipeline and t
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +26,12 @@ def test_quickstart_runs_offline_end_to_end(tmp_path):
         results = json.loads((output / f"finetuned-{name}" / "results.json").read_text())
         assert 0.0 <= results["test"]["wa"] <= 1.0
         assert f"{name:<12}{results['test']['wa']:>7.3f}" in summary  # the summary reports what the runs measured
-    assert summary.count(" -> ") == 6  # pipeline predictions on held-out clips
+    assert len(re.findall(r"^ +\w+ -> \w+ +\(\d\.\d\d\)", summary, re.MULTILINE)) == 6  # pipeline predictions
+    # both pretraining objectives are logged and reported, the audio one against MFCC codewords (39-d)
+    assert re.search(
+        r"Pretraining losses, first -> last logged: text_mlm_loss [\d.]+ -> [\d.]+, audio_mlm_loss", summary
+    )
+    assert json.loads((output / "cmt-pretrained" / "config.json").read_text())["codeword_dim"] == 39
     assert (output / "finetuned-CMT" / "README.md").exists()  # model card next to the fine-tuned model
     wavs = sorted((output / "corpus" / "wav").glob("*.wav"))
     assert len(wavs) == 32
