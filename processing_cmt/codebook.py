@@ -51,6 +51,8 @@ MFCC_LAYER = "mfcc"
 MFCC_DIM = 39
 # Kaldi's MFCC defaults, which HuBERT's `dump_mfcc_feature.py` uses (through torchaudio): 23 mel bins from 20 Hz.
 MFCC_KWARGS = {"n_mfcc": 13, "n_mels": 23, "fmin": 20.0, "window": "hamming"}
+# Added to the per-coefficient std of MFCC codebooks, so that a constant coefficient does not divide by zero.
+MFCC_STD_FLOOR = 1e-5
 # The shortest backbone frame MFCCs are computed over: 16 ms (Kaldi's window is 25 ms, HuBERT's receptive field).
 MIN_MFCC_WINDOW_SECONDS = 0.016
 
@@ -382,8 +384,9 @@ def fit_codebook(
         layer (`int` or `"mfcc"`):
             Which of the model's `hidden_states` to cluster (0 = before the first transformer layer); `"mfcc"`
             clusters [`mfcc_frame_features`] instead, HuBERT's first-iteration targets, for a backbone whose layers
-            carry nothing yet (random or from scratch). Later iterations, and the paper with pretrained HuBERT, use a
-            layer.
+            carry nothing yet (random or from scratch), each coefficient standardised over the sample (the mean and
+            std go to the metadata, `feature_mean` / `feature_std`, and the labeller applies them). Later
+            iterations, and the paper with pretrained HuBERT, use a layer.
         num_codewords (`int`, *optional*, defaults to 500):
             K, HuBERT's default.
         sample_size (`int`, *optional*):
@@ -449,6 +452,14 @@ def fit_codebook(
             f"k-means with {num_codewords} codewords needs at least as many frames, but the {len(indices)} sampled "
             f"utterances give {features.shape[0]}; raise `sample_size` or lower `num_codewords`."
         )
+    standardization = {}
+    if layer == MFCC_LAYER:
+        # Raw MFCCs are dominated by c0 (log energy, hundreds where the others are tens and the deltas units): it would
+        # decide the k-means distances and point every centroid the same way, while the model scores codewords by
+        # cosine. Each coefficient is standardised over the sample; the labeller applies the same statistics.
+        mean, std = features.mean(axis=0), features.std(axis=0) + MFCC_STD_FLOOR
+        features = (features - mean) / std
+        standardization = {"feature_mean": mean.tolist(), "feature_std": std.tolist()}
     kmeans = MiniBatchKMeans(
         n_clusters=num_codewords, random_state=seed, **{**HUBERT_KMEANS_KWARGS, **(kmeans_kwargs or {})}
     )
@@ -463,6 +474,7 @@ def fit_codebook(
         "seed": seed,
         "inertia_per_frame": float(kmeans.inertia_) / features.shape[0] if kmeans.inertia_ is not None else None,
         "sampling_rate": None if feature_extractor is None else int(feature_extractor.sampling_rate),
+        **standardization,
     }
     return torch.from_numpy(kmeans.cluster_centers_.astype(np.float32)), metadata
 
@@ -545,8 +557,9 @@ def label_audio_codes(
         `datasets.Dataset`: the dataset with `codes_column` (int16 or int32 lists) added.
 
     Raises:
-        `ValueError`: if the codebook's width differs from the layer's hidden size, the layer disagrees with the
-        codebook's, or an audio item cannot be read (naming it).
+        `ValueError`: if the codebook's width differs from the layer's hidden size, an MFCC codebook comes without its
+        standardisation statistics, the layer disagrees with the codebook's, or an audio item cannot be read (naming
+        it).
     """
     audio_model, model_name = _resolve_audio_model(audio_model)
     if isinstance(codebook, (str, os.PathLike)):
@@ -576,6 +589,15 @@ def label_audio_codes(
             model_name,
         )
 
+    standardization = None
+    if layer == MFCC_LAYER:
+        if "feature_mean" not in metadata or "feature_std" not in metadata:
+            raise ValueError(
+                "An MFCC codebook is fitted on standardised MFCCs and records their `feature_mean` and `feature_std` "
+                "in its metadata; pass the codebook file or the `(centroids, metadata)` of `fit_codebook`."
+            )
+        standardization = (torch.tensor(metadata["feature_mean"]), torch.tensor(metadata["feature_std"]))
+
     column = _source_column(dataset, audio_column)
     original_feature = dataset.features[column]
     mapped = _undecoded(dataset, column)
@@ -587,6 +609,8 @@ def label_audio_codes(
     def label(values: list[Any], indices: list[int]) -> dict[str, list[list[int]]]:
         waveforms = _prepare_waveforms(values, indices, column, feature_extractor, max_audio_seconds)
         frames = extract_frame_features(audio_model, waveforms, layer, sampling_rate)
+        if standardization is not None:
+            frames = [(f - standardization[0]) / standardization[1] for f in frames]
         codes = assign_codes(torch.cat(frames).to(device), centroids).cpu()
         return {codes_column: [row.tolist() for row in codes.split([len(f) for f in frames])]}
 
@@ -600,6 +624,7 @@ def label_audio_codes(
                 _model_fingerprint(audio_model),
                 layer,
                 hashlib.blake2b(centroids.cpu().numpy().tobytes()).hexdigest(),
+                None if standardization is None else [t.tolist() for t in standardization],
                 column,
                 codes_column,
                 max_audio_seconds,

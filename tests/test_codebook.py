@@ -301,6 +301,8 @@ def test_mfcc_features_are_framed_as_the_backbone(tmp_path):
 def test_mfcc_codebook_separates_what_the_audio_says(tmp_path):
     """k-means over MFCCs puts the frames of a low and of a high tone in two codewords; the labeller reads the
     codebook's `layer="mfcc"` and gives each utterance one code per backbone frame."""
+    from processing_cmt import load_audio
+
     config = hubert_stride_config()
     model = HubertModel(config).eval()  # random weights: only its framing matters
     paths, pitches = [], []
@@ -312,6 +314,15 @@ def test_mfcc_codebook_separates_what_the_audio_says(tmp_path):
     dataset = Dataset.from_dict({"audio": paths})
     centroids, metadata = fit_codebook(dataset, model, layer="mfcc", num_codewords=2, kmeans_kwargs={"n_init": 2})
     assert centroids.shape == (2, 39) and metadata["layer"] == "mfcc"
+    # k-means ran on MFCCs standardised over the sample, with the statistics recorded for the labeller
+    waveforms = [
+        Wav2Vec2FeatureExtractor()(load_audio(p, 16000), sampling_rate=16000)["input_values"][0] for p in paths
+    ]
+    frames = torch.cat(mfcc_frame_features(config, waveforms))
+    torch.testing.assert_close(torch.tensor(metadata["feature_mean"]), frames.mean(0), rtol=1e-4, atol=1e-3)
+    torch.testing.assert_close(
+        torch.tensor(metadata["feature_std"]), frames.std(0, correction=0), rtol=1e-3, atol=1e-3
+    )
     path = save_codebook(tmp_path / "mfcc.safetensors", centroids, metadata)
     assert load_codebook(path)[1]["layer"] == "mfcc"
 
@@ -323,6 +334,8 @@ def test_mfcc_codebook_separates_what_the_audio_says(tmp_path):
 
     with pytest.raises(ValueError, match="width 32, but layer mfcc of .* has hidden size 39"):
         label_audio_codes(dataset, model, torch.randn(2, 32), layer="mfcc")
+    with pytest.raises(ValueError, match="records their `feature_mean` and `feature_std`"):
+        label_audio_codes(dataset, model, centroids, layer="mfcc")
     with pytest.raises(ValueError, match="nor 'mfcc'"):
         fit_codebook(dataset, model, layer="mfc", num_codewords=2)
 
