@@ -579,7 +579,7 @@ def bench_training(models, batches, optimizer, repeats: int, warmup: int, timer:
             results[name][clock] = {
                 phase: statistics.median(s[clock][phase] for s in samples[name]) for phase in phases
             }
-            results[name][f"{clock}_steps"] = [round(s[clock]["step"], 4) for s in samples[name]]
+            results[name][f"{clock}_steps"] = [s[clock]["step"] for s in samples[name]]
         results[name]["time"] = results[name][timer]
         results[name]["gflop_per_s"] = results[name]["flops"] / results[name]["time"]["step"] / 1e9
     return results
@@ -609,8 +609,15 @@ def within(value: float, target: float, tolerance: float) -> bool:
     return abs(value / target - 1.0) <= tolerance
 
 
+def paired_ratio(numerator: list[float], denominator: list[float]) -> float:
+    """The median over repeats of numerator / denominator within each repeat. The variants of one repeat run back to
+    back, so a drift of the machine's speed between repeats cancels in each ratio, where a ratio of medians keeps it
+    (we saw every variant run 8% slower in a first repeat than in the next two)."""
+    return statistics.median(a / b for a, b in zip(numerator, denominator, strict=True))
+
+
 def step_ratio(numerator: dict, denominator: dict, clock: str) -> float:
-    return numerator[clock]["step"] / denominator[clock]["step"]
+    return paired_ratio(numerator[f"{clock}_steps"], denominator[f"{clock}_steps"])
 
 
 def fine_tuning_section(training: dict, timer: str) -> dict:
@@ -769,9 +776,16 @@ def bench_inference(
     count = len(utterances)
     primary = seconds[timer]
     combined_s = primary["hubert_audio_classification_pipeline"] + primary["roberta_text_classification_pipeline"]
+    per_repeat = {name: [s[timer] for s in values] for name, values in samples.items()}
+    combined_per_repeat = [
+        a + b
+        for a, b in zip(
+            per_repeat["hubert_audio_classification_pipeline"], per_repeat["roberta_text_classification_pipeline"]
+        )
+    ]
     # On the same batches as the bare forward and the two transformers pipelines: the input order.
-    overhead = primary["cmt_pipeline_input_order"] / primary["cmt_bare_forward"] - 1.0
-    vs_transformers = combined_s / primary["cmt_pipeline_input_order"]  # = throughput ratio
+    overhead = paired_ratio(per_repeat["cmt_pipeline_input_order"], per_repeat["cmt_bare_forward"]) - 1.0
+    vs_transformers = paired_ratio(combined_per_repeat, per_repeat["cmt_pipeline_input_order"])  # throughput ratio
     return {
         "utterances": count,
         "batch_size": batch_size,
@@ -785,7 +799,7 @@ def bench_inference(
         "pipeline_overhead_target": "under 10% over the bare forward",
         "pipeline_overhead_target_met": overhead < 0.10,
         "vs_transformers_pipelines": vs_transformers,
-        "vs_transformers_pipelines_grouped": combined_s / primary["cmt_pipeline"],
+        "vs_transformers_pipelines_grouped": paired_ratio(combined_per_repeat, per_repeat["cmt_pipeline"]),
         "forward_flops_first_batch": {"cmt": cmt_flops, "hubert": audio_flops, "roberta": text_flops},
         # The throughput ratio the FLOPs allow: CMT does both backbones' work plus its cross-modal layers.
         "flop_bound_vs_transformers": (audio_flops + text_flops) / cmt_flops,
@@ -796,7 +810,9 @@ def bench_inference(
             "audio_seconds": [round(length / SAMPLING_RATE, 3) for length in spread_lengths],
             "seconds": spread_seconds,
             "seconds_all": {name: [round(s[timer], 4) for s in values] for name, values in spread_samples.items()},
-            "speedup": spread_seconds["input_order"] / spread_seconds["grouped"],
+            "speedup": paired_ratio(
+                [s[timer] for s in spread_samples["input_order"]], [s[timer] for s in spread_samples["grouped"]]
+            ),
             "audio_padding_share": {
                 name: padding_share(spread_lengths, order, batch_size) for name, order in spread_orders.items()
             },
@@ -1277,8 +1293,8 @@ def cpu_setup_lines(setup: dict) -> list[str]:
         f"{setup['audio_frames']} frames), text {setup['text_tokens']} tokens: the padded batch, whose other examples "
         f"are up to 10% / 3 tokens shorter.",
         f"- Times: {CLOCK_NAMES[timer]} (the other clock is in the JSON), median of {setup['repeats']} repeats "
-        f"interleaved across variants, after {setup['warmup']} warm-up step(s) per variant. Optimizer: AdamW "
-        f"(fused, Trainer's default), lr 1e-5.",
+        f"interleaved across variants, after {setup['warmup']} warm-up step(s) per variant; every ratio is the median "
+        "over the repeats of the ratio within one repeat. Optimizer: AdamW (fused, Trainer's default), lr 1e-5.",
         f"- FLOPs: {setup['flop_method']}.",
     ]
 

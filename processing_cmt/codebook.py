@@ -5,9 +5,9 @@ Paper: "Cross-modal pretrained transformer for audio-text emotion and sentiment"
 "we utilize the set of cluster codewords from HuBERT model as the labels for the frame-level audio representation".
 As HuBERT (Hsu et al., 2021) does, [`fit_codebook`] runs k-means (K = 500) with scikit-learn's `MiniBatchKMeans` over
 the frame features of one layer of the backbone (or, as HuBERT's first iteration, over MFCCs framed like the
-backbone's frames: `layer="mfcc"`, for backbones that have not learnt anything yet), on a random sample of the corpus; [`label_audio_codes`] then gives
-every frame of every utterance the id of its nearest centroid, in an `audio_codes` column that
-`DataCollatorForCMTPretraining` checks against the backbone's frame count. Codebooks are safetensors files (never
+backbone's frames: `layer="mfcc"`, for backbones that have not learnt anything yet), on a random sample of the
+corpus; [`label_audio_codes`] then gives every frame of every utterance the id of its nearest centroid, in an
+`audio_codes` column that `DataCollatorForCMTPretraining` checks against the backbone's frame count. Codebooks are safetensors files (never
 pickle) with their provenance in the metadata.
 """
 
@@ -541,7 +541,8 @@ def label_audio_codes(
             A file from [`save_codebook`], its `(centroids, metadata)` from [`load_codebook`], or bare centroids
             `(num_codewords, hidden_size)`.
         layer (`int` or `"mfcc"`, *optional*):
-            The `hidden_states` index (or `"mfcc"`); defaults to the codebook's recorded `layer` and must agree with it.
+            The `hidden_states` index (or `"mfcc"`); defaults to the codebook's recorded `layer` and must agree
+            with it.
         batch_size (`int`, *optional*, defaults to 8):
             Utterances per `map` batch and per forward pass.
         feature_extractor (`Wav2Vec2FeatureExtractor`, *optional*):

@@ -93,7 +93,7 @@ def test_results_are_consistent(tiny_run):
     assert variants["cmt"]["parameters"] > variants["shallow"]["parameters"]
     assert variants["shallow"]["flops"] >= variants["text"]["flops"] + variants["audio"]["flops"]
     assert fine["flop_ratio"] == pytest.approx(variants["cmt"]["flops"] / variants["shallow"]["flops"])
-    assert fine["time_ratio"] == pytest.approx(variants["cmt"]["cpu"]["step"] / variants["shallow"]["cpu"]["step"])
+    assert fine["time_ratio"] == pytest.approx(variants["cmt"]["cpu_steps"][0] / variants["shallow"]["cpu_steps"][0])
     components = variants["cmt"]["forward_flops_by_component"]
     assert all(components[key] > 0 for key in components)
     assert (
@@ -125,6 +125,15 @@ def test_results_are_consistent(tiny_run):
         assert probe["step_transient_mib"] is not None and probe["step_transient_mib"] >= 0
     for key in ("target_met",):
         assert isinstance(fine[key], bool) and isinstance(results["collator"][key], bool)
+
+
+def test_ratios_pair_the_variants_of_one_repeat(bench):
+    # the machine runs 8% slower in the first repeat: each repeat's own ratio is 1.2, the ratio of medians is not
+    cmt, shallow = [12.96, 12.0, 12.0], [10.8, 10.0, 10.0]
+    assert bench.paired_ratio(cmt, shallow) == pytest.approx(1.2)
+    assert bench.paired_ratio([12.96, 12.0, 13.0], [10.8, 10.0, 10.0]) == pytest.approx(1.2)
+    with pytest.raises(ValueError):
+        bench.paired_ratio([1.0, 2.0], [1.0])
 
 
 def test_padding_share(bench):
