@@ -652,7 +652,10 @@ def pretraining_section(training: dict, timer: str) -> dict:
         "second_text_pass_share": training["text"]["flops"] / fine["flops"],
         "note": (
             "The pretraining step runs the text backbone twice (masked tokens for the text stream, unmasked tokens as "
-            "the audio stream's keys/values), both with gradients; the FLOP ratio includes that second pass."
+            "the audio stream's keys/values; one call over both batches), both with gradients; the FLOP ratio "
+            "includes that second pass. On the CPU it also pays for summing two dense vocabulary-sized gradients of "
+            "the word embeddings (the lookup and the tied MLM output layer) in freshly mapped memory, which the FLOPs "
+            "do not count."
         ),
     }
 
