@@ -132,12 +132,12 @@ def audio_duration(audio: Any, source_sampling_rate: int | None = None) -> float
         without a rate, an unsupported type); [`load_audio`] then reports the problem, if any, with the input's name.
     """
     try:
-        if isinstance(audio, Mapping):
-            if audio.get("bytes"):
-                return float(sf.info(io.BytesIO(audio["bytes"])).duration)
+        if isinstance(audio, Mapping):  # the keys in `load_audio`'s order: array, bytes, path
             if audio.get("array") is not None:
                 return audio_duration(audio["array"], audio.get("sampling_rate"))
-            return audio_duration(audio["path"]) if audio.get("path") else None
+            if audio.get("bytes") is not None:
+                return audio_duration(audio["bytes"])
+            return audio_duration(audio["path"]) if audio.get("path") is not None else None
         if isinstance(audio, (str, os.PathLike)):
             return float(sf.info(os.fspath(audio)).duration)
         if isinstance(audio, bytes):

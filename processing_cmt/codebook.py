@@ -610,9 +610,10 @@ def label_audio_codes(
     def label(values: list[Any], indices: list[int]) -> dict[str, list[list[int]]]:
         waveforms = _prepare_waveforms(values, indices, column, feature_extractor, max_audio_seconds)
         frames = extract_frame_features(audio_model, waveforms, layer, sampling_rate)
+        stacked = torch.cat(frames)
         if standardization is not None:
-            frames = [(f - standardization[0]) / standardization[1] for f in frames]
-        codes = assign_codes(torch.cat(frames).to(device), centroids).cpu()
+            stacked = (stacked - standardization[0]) / standardization[1]
+        codes = assign_codes(stacked.to(device), centroids).cpu()
         return {codes_column: [row.tolist() for row in codes.split([len(f) for f in frames])]}
 
     features = mapped.features.copy()

@@ -312,21 +312,17 @@ class AudioTextSentimentPipeline(Pipeline):
         sampling_rate = sampling_rate or self._preprocess_params.get("sampling_rate")
         max_audio_seconds = max_audio_seconds or self._preprocess_params.get("max_audio_seconds")
         keys = []
-        for item in inputs:
-            if isinstance(item, Mapping) and "audio" in item:
-                audio, rate, text = item["audio"], item.get("sampling_rate") or sampling_rate, item.get("text")
-            elif isinstance(item, Mapping):
-                audio, rate, text = item, None, item.get("text")
-            else:
-                audio, rate, text = item, sampling_rate, None
-            if isinstance(audio, bytes):
-                audio = {"bytes": audio}
-            seconds = audio_duration(audio, rate)
+        for index, item in enumerate(inputs):
+            try:
+                audio, text, rate = self._split_input(item, f"inputs[{index}]")
+            except ValueError:
+                return None  # `preprocess` raises it again, naming the input
+            seconds = audio_duration(audio, rate if rate is not None else sampling_rate)
             if seconds is None:
                 return None
             if max_audio_seconds:
                 seconds = min(seconds, max_audio_seconds)
-            keys.append((seconds, len(text) if isinstance(text, str) else 0))
+            keys.append((seconds, len(text or "")))
         return sorted(range(len(inputs)), key=lambda index: keys[index], reverse=True)
 
     def get_iterator(
