@@ -81,6 +81,14 @@ def synthetic_waveform(
     return wave[:, 0] if channels == 1 else wave
 
 
+def tone(pitch: float, seconds: float, seed: int, sampling_rate: int = 16000) -> np.ndarray:
+    """A sine at `pitch` Hz (jittered by 2% per seed) plus a little noise, float32: audio whose class is its pitch."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sampling_rate)) / sampling_rate
+    wave = 0.3 * np.sin(2 * np.pi * pitch * (1 + 0.02 * rng.standard_normal()) * t)
+    return (wave + 0.02 * rng.standard_normal(t.shape)).astype(np.float32)
+
+
 def write_wav_file(
     path: str | os.PathLike,
     seconds: float = 0.5,

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import tone, write_wav_file
 from datasets import Audio, Dataset, load_from_disk
 from safetensors.torch import save_file
 from transformers import HubertConfig, HubertModel, Wav2Vec2FeatureExtractor
@@ -266,12 +267,6 @@ def hubert_stride_config() -> HubertConfig:
     return tiny_hubert_config(conv_dim=[8] * 7, conv_kernel=[10, 3, 3, 3, 3, 2, 2], conv_stride=[5, 2, 2, 2, 2, 2, 2])
 
 
-def tone(frequency: float, seconds: float, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * 16000)) / 16000
-    return (0.5 * np.sin(2 * np.pi * frequency * t) + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
-
-
 def test_mfcc_features_are_framed_as_the_backbone(tmp_path):
     import librosa
 
@@ -309,7 +304,7 @@ def test_mfcc_codebook_separates_what_the_audio_says(tmp_path):
     for index in range(6):
         pitch = 200.0 if index % 2 == 0 else 3000.0
         paths.append(str(tmp_path / f"tone{index}.wav"))
-        sf_write(paths[-1], tone(pitch, 0.3 + 0.05 * index, index))
+        write_wav_file(paths[-1], waveform=tone(pitch, 0.3 + 0.05 * index, index))
         pitches.append(pitch)
     dataset = Dataset.from_dict({"audio": paths})
     centroids, metadata = fit_codebook(dataset, model, layer="mfcc", num_codewords=2, kmeans_kwargs={"n_init": 2})
@@ -338,12 +333,6 @@ def test_mfcc_codebook_separates_what_the_audio_says(tmp_path):
         label_audio_codes(dataset, model, centroids, layer="mfcc")
     with pytest.raises(ValueError, match="nor 'mfcc'"):
         fit_codebook(dataset, model, layer="mfc", num_codewords=2)
-
-
-def sf_write(path: str, waveform: np.ndarray) -> None:
-    import soundfile as sf
-
-    sf.write(path, waveform, 16000)
 
 
 # --------------------------------------------------------------------------------------------------------- script

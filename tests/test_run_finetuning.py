@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from conftest import tone
 from corpus_fixtures import IEMOCAPUtterance, MMSAClip, make_iemocap_tree, make_mmsa_tree, make_mosei_tree
 
 
@@ -47,13 +48,6 @@ SENTIMENT_TEXTS = {
     2: "Thank you so much for helping me move.",
     3: "Honestly, the acting was brilliant!",
 }
-
-
-def tone(pitch: float, seconds: float, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * SAMPLING_RATE)) / SAMPLING_RATE
-    wave = 0.3 * np.sin(2 * np.pi * pitch * (1 + 0.02 * rng.standard_normal()) * t)
-    return (wave + 0.02 * rng.standard_normal(t.shape)).astype(np.float32)
 
 
 def learnable_iemocap_utterances() -> list[IEMOCAPUtterance]:
