@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import tone, write_wav_file
 from datasets import Audio, Dataset, load_from_disk
 from safetensors.torch import save_file
+from testing_utils import tiny_hubert_config, tone, write_wav_file
 from transformers import HubertConfig, HubertModel, Wav2Vec2FeatureExtractor
 
 from configuration_cmt import audio_frame_lengths
@@ -30,24 +30,6 @@ from processing_cmt.data_collator import DataCollatorForCMTPretraining
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NUM_CODEWORDS = 8
-
-
-def tiny_hubert_config(**kwargs) -> HubertConfig:
-    """conv kernel (10, 3), stride (5, 2): 10 samples per frame, 20-sample receptive field."""
-    defaults = {
-        "hidden_size": 32,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 2,
-        "intermediate_size": 37,
-        "conv_dim": [16, 16],
-        "conv_kernel": [10, 3],
-        "conv_stride": [5, 2],
-        "feat_extract_norm": "layer",
-        "do_stable_layer_norm": True,
-        "num_conv_pos_embeddings": 16,
-        "num_conv_pos_embedding_groups": 2,
-    }
-    return HubertConfig(**{**defaults, **kwargs})
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_CORPUS
-from test_codebook import tiny_hubert_config
+from testing_utils import TINY_CORPUS, tiny_hubert_config
 from transformers import HubertConfig
 
 from configuration_cmt import audio_frame_lengths

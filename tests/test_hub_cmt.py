@@ -19,10 +19,9 @@ import textwrap
 import pytest
 import torch
 import yaml
-from conftest import TINY_CORPUS, write_wav_file
 from hub_server import LoopbackHub, client_endpoint
 from huggingface_hub import HfApi, ModelCard, snapshot_download
-from test_modeling_cmt import CMTModelTester, CMTTextModelTester
+from testing_utils import TINY_CORPUS, CMTModelTester, CMTTextModelTester, write_wav_file
 from transformers import AutoModelForSequenceClassification, AutoProcessor, pipeline
 from transformers.dynamic_module_utils import get_imports, get_relative_imports
 

@@ -4,14 +4,13 @@ import copy
 
 import pytest
 import torch
+from testing_utils import CMTAudioModelTester, CMTModelTester
 from transformers import (
     AutoConfig,
     AutoModel,
     AutoModelForSequenceClassification,
     BertConfig,
-    HubertConfig,
     HubertModel,
-    RobertaConfig,
     RobertaModel,
 )
 
@@ -23,89 +22,6 @@ from modeling_cmt import (
     CMTModel,
     orthogonality_loss,
 )
-
-
-class CMTTextModelTester:
-    """A tiny RoBERTa text backbone."""
-
-    def __init__(self, batch_size=3, seq_length=9, vocab_size=99, hidden_size=32):
-        self.batch_size, self.seq_length = batch_size, seq_length
-        self.vocab_size, self.hidden_size = vocab_size, hidden_size
-
-    def get_config(self):
-        return RobertaConfig(
-            vocab_size=self.vocab_size,
-            hidden_size=self.hidden_size,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            intermediate_size=37,
-            max_position_embeddings=64,
-            type_vocab_size=1,
-            pad_token_id=1,
-            bos_token_id=0,
-            eos_token_id=2,
-        )
-
-    def prepare_inputs(self, generator):
-        input_ids = torch.randint(3, self.vocab_size, (self.batch_size, self.seq_length), generator=generator)
-        input_ids[:, 0], input_ids[:, -1] = 0, 2
-        return input_ids, torch.ones_like(input_ids)
-
-
-class CMTAudioModelTester:
-    """A tiny HuBERT audio backbone, the layer-norm ("large") variant: its output ignores padding."""
-
-    def __init__(self, batch_size=3, num_samples=1200, hidden_size=32):
-        self.batch_size, self.num_samples, self.hidden_size = batch_size, num_samples, hidden_size
-
-    def get_config(self):
-        return HubertConfig(
-            hidden_size=self.hidden_size,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            intermediate_size=37,
-            conv_dim=[16, 16],
-            conv_kernel=[10, 3],
-            conv_stride=[5, 2],
-            conv_bias=True,
-            num_conv_pos_embeddings=16,
-            num_conv_pos_embedding_groups=2,
-            feat_extract_norm="layer",
-            do_stable_layer_norm=True,
-            layerdrop=0.0,
-        )
-
-    def prepare_inputs(self, generator):
-        input_values = torch.randn(self.batch_size, self.num_samples, generator=generator)
-        return input_values, torch.ones_like(input_values, dtype=torch.long)
-
-
-class CMTModelTester:
-    def __init__(self, **cross_kwargs):
-        self.text_tester = CMTTextModelTester()
-        self.audio_tester = CMTAudioModelTester()
-        self.cross_kwargs = {
-            "num_cross_layers": 2,
-            "num_cross_attention_heads": 4,
-            "cross_intermediate_size": 48,
-            "num_labels": 4,
-            **cross_kwargs,
-        }
-
-    def get_config(self, **kwargs):
-        backbones = {"text_config": self.text_tester.get_config(), "audio_config": self.audio_tester.get_config()}
-        return CMTConfig(**{**backbones, **self.cross_kwargs, **kwargs})
-
-    def prepare_inputs(self, seed=0):
-        generator = torch.Generator().manual_seed(seed)
-        input_ids, attention_mask = self.text_tester.prepare_inputs(generator)
-        input_values, audio_attention_mask = self.audio_tester.prepare_inputs(generator)
-        return {
-            "input_ids": input_ids,
-            "attention_mask": attention_mask,
-            "input_values": input_values,
-            "audio_attention_mask": audio_attention_mask,
-        }
 
 
 @pytest.fixture

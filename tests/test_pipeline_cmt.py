@@ -17,8 +17,7 @@ import datasets
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_CORPUS, synthetic_waveform, write_wav_file
-from test_modeling_cmt import CMTModelTester, CMTTextModelTester
+from testing_utils import TINY_CORPUS, CMTModelTester, CMTTextModelTester, synthetic_waveform, write_wav_file
 from transformers import (
     AutoModelForSequenceClassification,
     RobertaConfig,

@@ -3,7 +3,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from test_modeling_cmt import CMTModelTester
+from testing_utils import CMTModelTester
 from transformers import AutoModelForPreTraining
 
 from modeling_cmt import CMTForPreTraining

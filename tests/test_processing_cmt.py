@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import synthetic_waveform
+from testing_utils import synthetic_waveform
 
 from processing_cmt import load_audio, load_audio_segment
 from processing_cmt.audio_utils import audio_duration

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import tone
 from corpus_fixtures import IEMOCAPUtterance, MMSAClip, make_iemocap_tree, make_mmsa_tree, make_mosei_tree
+from testing_utils import tone
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -569,7 +569,7 @@ TABLE_ROWS = {  # Tables 1, 2 and 4: flags -> (row name, CMTConfig fields); PT =
 
 @pytest.mark.parametrize("flags, name, fields", TABLE_ROWS.values(), ids=TABLE_ROWS.keys())
 def test_every_table_row_is_one_set_of_flags(flags, name, fields):
-    from test_modeling_cmt import CMTAudioModelTester, CMTTextModelTester
+    from testing_utils import CMTAudioModelTester, CMTTextModelTester
 
     from modeling_cmt import CMTConfig
 
