@@ -35,7 +35,7 @@ from datasets import Dataset, DatasetDict, load_from_disk  # noqa: E402
 from transformers import AutoFeatureExtractor, AutoModel, HfArgumentParser, set_seed  # noqa: E402
 
 from processing_cmt.codebook import MFCC_LAYER, fit_codebook, label_audio_codes, save_codebook  # noqa: E402
-from processing_cmt.datasets_cmt import load_librispeech, load_speech_text_corpus  # noqa: E402
+from processing_cmt.corpora import load_librispeech, load_speech_text_corpus  # noqa: E402
 
 
 logger = logging.getLogger("build_codebook")

@@ -3,7 +3,7 @@ config, models (and processor) with transformers' Auto classes."""
 
 from transformers import AutoConfig, AutoModel, AutoModelForPreTraining, AutoModelForSequenceClassification
 
-import processing_cmt  # noqa: F401  (registers CMTProcessor with AutoProcessor and the audio-text-sentiment pipeline)
+import processing_cmt  # noqa: F401  (registers CMTProcessor and the audio-text-sentiment pipeline; loads no training tool)
 from configuration_cmt import CMT_PRESETS, CMTConfig
 
 from .modeling_cmt import (

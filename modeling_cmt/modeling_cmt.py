@@ -8,9 +8,7 @@ feeds the task heads, trained with the orthogonality regulariser of Eq. (7)-(8) 
 text tokens (MLM) and audio frames (codeword prediction).
 """
 
-import importlib
 import inspect
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -129,6 +127,13 @@ class CMTForPreTrainingOutput(ModelOutput):
     text_last_hidden_state: torch.FloatTensor | None = None
     audio_last_hidden_state: torch.FloatTensor | None = None
     audio_frame_mask: torch.LongTensor | None = None
+
+
+def on_host(*tensors: torch.Tensor | None) -> bool:
+    """Whether the value checks on these tensors are free: all on the CPU. On an accelerator, reading a value back
+    (`.any()`, `.tolist()`) waits for the device every step, so the forward checks shapes only there; the processor
+    and the collators check the same values on the host, where the data is."""
+    return all(tensor is None or tensor.device.type == "cpu" for tensor in tensors)
 
 
 def masked_mean(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -409,33 +414,6 @@ class CMTPreTrainedModel(PreTrainedModel):
             if backbone is not None:
                 backbone.requires_grad_(False)
 
-    def save_pretrained(self, save_directory: str | os.PathLike, is_main_process: bool = True, **kwargs):
-        """[`~transformers.PreTrainedModel.save_pretrained`], plus the flat remote-code modules and the config's
-        `auto_map` with which the folder loads with `trust_remote_code=True` where cmt is not installed
-        ([`~modeling_cmt.hub_cmt.export_model_remote_code`])."""
-        hub = _hub_module()
-        if hub is not None and is_main_process:
-            hub.export_model_remote_code(self, save_directory)
-        return super().save_pretrained(save_directory, is_main_process=is_main_process, **kwargs)
-
-    def push_to_hub(self, repo_id: str, *, model_card=None, **kwargs):
-        """[`~transformers.PreTrainedModel.push_to_hub`] with remote code and, when the repo has none, a CMT model card
-        as README.md (`model_card`, a `huggingface_hub.ModelCard`, replaces it); see
-        [`~modeling_cmt.hub_cmt.push_model_to_hub`]."""
-        hub = _hub_module()
-        if hub is None:
-            return super().push_to_hub(repo_id, **kwargs)
-        return hub.push_model_to_hub(self, repo_id, model_card=model_card, **kwargs)
-
-
-def _hub_module():
-    """`modeling_cmt.hub_cmt` when this file runs as the installed package. A flat copy loaded with
-    `trust_remote_code` gets None (and transformers' own saving): imported by name, so that transformers'
-    `check_imports` does not require cmt to be installed to load the copy."""
-    if __name__ != "modeling_cmt.modeling_cmt":
-        return None
-    return importlib.import_module("modeling_cmt.hub_cmt")
-
 
 def _backbone_kwargs(text_config) -> dict:
     """RoBERTa/BERT-style text models come with a pooler that CMT never uses: build them without it."""
@@ -503,12 +481,12 @@ class CMTModel(CMTPreTrainedModel):
                 raise ValueError(
                     f"`{name}` has shape {tuple(mask.shape)} but `{ref_name}` has shape {tuple(ref.shape)}."
                 )
-        if input_values is None:
+        if input_values is None or not on_host(audio_attention_mask):
             return
         sample_lengths = (
             audio_attention_mask.sum(-1)
             if audio_attention_mask is not None
-            else torch.full((input_values.shape[0],), input_values.shape[1], device=input_values.device)
+            else torch.full((input_values.shape[0],), input_values.shape[1])
         )
         too_short = (audio_frame_lengths(self.config.audio_config, sample_lengths) < 1).nonzero().flatten().tolist()
         if too_short:
@@ -685,7 +663,7 @@ class CMTForSequenceClassification(CMTPreTrainedModel):
                     "regression dataset? Use `num_labels=1` for regression."
                 )
             out_of_range = (labels < 0) | (labels >= self.num_labels)
-            if out_of_range.any():
+            if on_host(labels) and out_of_range.any():
                 raise ValueError(
                     f"`labels` {labels[out_of_range].tolist()} are outside 0..{self.num_labels - 1} (num_labels)."
                 )
@@ -817,6 +795,8 @@ class CMTForPreTraining(CMTPreTrainedModel):
                 )
         if audio_labels is not None and mask_time_indices is None:
             raise ValueError("`audio_labels` need `mask_time_indices` (DataCollatorForCMTPretraining returns both).")
+        if not on_host(mask_time_indices, audio_labels):
+            return
         if mask_time_indices is not None and (mask_time_indices.bool() & (frame_mask == 0)).any():
             raise ValueError("`mask_time_indices` masks padded audio frames.")
         if audio_labels is not None:

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import librosa
 import numpy as np
 import soundfile as sf
 import torch
@@ -112,6 +111,8 @@ def _finish(waveform: np.ndarray, rate: int, sampling_rate: int, max_seconds: fl
         bad = int(np.size(waveform) - np.count_nonzero(np.isfinite(waveform)))
         raise ValueError(f"{what}: the audio has {bad} NaN or infinite samples.")
     if rate != sampling_rate:
+        import librosa  # only when resampling: librosa costs a second to import and the model package imports this
+
         waveform = librosa.resample(waveform, orig_sr=rate, target_sr=sampling_rate, res_type=RESAMPLE_TYPE)
     if max_seconds is not None:
         waveform = waveform[: max(1, int(round(max_seconds * sampling_rate)))]

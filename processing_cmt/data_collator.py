@@ -3,9 +3,8 @@
 
 Paper: "Cross-modal pretrained transformer for audio-text emotion and sentiment" (`shared/paper/cmt-paper.txt`).
 
-Both collators share [`pad_cmt_features`], which pads already tokenised text and already normalised audio directly
-in numpy/torch. Going through `tokenizer.pad` and `Wav2Vec2FeatureExtractor.pad` instead costs about as much per batch
-as a training step, and gives the same tensors (the tests check this).
+Both collators pad with the processor's [`pad_cmt_features`] (the processor owns padding, as in transformers'
+`processing_wav2vec2.py`), which pads already tokenised text and already normalised audio directly in numpy/torch.
 """
 
 import os
@@ -19,133 +18,18 @@ from transformers import PreTrainedConfig, PreTrainedTokenizerBase
 
 from configuration_cmt import audio_frame_lengths
 
+from .processing_cmt import pad_cmt_features, pad_rows
+
 
 __all__ = [
     "DataCollatorForCMT",
     "DataCollatorForCMTPretraining",
     "compute_span_mask",
-    "pad_cmt_features",
     "recover_unmasked_input_ids",
 ]
 
 # Positions without a target, ignored by `torch.nn.CrossEntropyLoss` (its default `ignore_index`).
 IGNORE_INDEX = -100
-
-
-def _round_up(length: int, multiple: int | None) -> int:
-    if multiple is None or multiple <= 1:
-        return length
-    return -(-length // multiple) * multiple
-
-
-def _pad_rows(rows: list[np.ndarray], padded_length: int, value, dtype) -> torch.Tensor:
-    """Right-pads 1-D rows into a `(len(rows), padded_length)` tensor: one memory copy per row, none per element."""
-    out = np.full((len(rows), padded_length), value, dtype=dtype)
-    for index, row in enumerate(rows):
-        out[index, : row.size] = row
-    return torch.from_numpy(out)
-
-
-def _length_mask(lengths: list[int], padded_length: int, dtype) -> torch.Tensor:
-    return torch.from_numpy((np.arange(padded_length)[None, :] < np.asarray(lengths)[:, None]).astype(dtype))
-
-
-def _check_unpadded(feature: Mapping[str, Any], mask_key: str, length: int, index: int):
-    mask = feature.get(mask_key)
-    valid = None if mask is None else int(np.asarray(mask).sum())
-    if valid is not None and valid != length:
-        raise ValueError(
-            f"Example {index}: `{mask_key}` marks {valid} of its {length} positions as valid, so the example is "
-            "already padded; collators expect unpadded examples (tokenise and extract features without padding)."
-        )
-
-
-def pad_cmt_features(
-    features: Sequence[Mapping[str, Any]],
-    pad_token_id: int,
-    pad_to_multiple_of: int | None = None,
-    audio_pad_to_multiple_of: int | None = None,
-) -> dict[str, torch.Tensor]:
-    """
-    Pads a list of unpadded CMT examples into a batch: text with the tokenizer's pad id, audio with 0.0, both on the
-    right (CMT pools the first text token and the backbone's frame mask assumes right padding).
-
-    Equal to `tokenizer.pad(...)` (right padding side) plus `Wav2Vec2FeatureExtractor.pad(..., padding_value=0.0)` on
-    the same inputs, at a fraction of their cost.
-
-    Args:
-        features (`Sequence[Mapping[str, Any]]`):
-            Examples with `input_ids` (token ids including the special tokens) and `input_values` (a 1-D waveform
-            already normalised by the feature extractor: list, numpy array or tensor). Other keys are ignored here.
-        pad_token_id (`int`):
-            The tokenizer's pad id.
-        pad_to_multiple_of (`int`, *optional*):
-            Pad the text length up to a multiple of this (e.g. 8 for tensor cores).
-        audio_pad_to_multiple_of (`int`, *optional*):
-            Pad the audio length, in samples, up to a multiple of this.
-
-    Returns:
-        `dict[str, torch.Tensor]`: `input_ids` and `attention_mask` `(batch, tokens)` int64 (as the tokenizer);
-        `input_values` `(batch, samples)` float32 and `audio_attention_mask` `(batch, samples)` int32 (as the feature
-        extractor), 1 on valid samples.
-
-    Raises:
-        `ValueError`: naming the example, for an empty batch, a missing `input_ids`/`input_values`, empty text, audio
-        that is not 1-D or not finite, or an example that is already padded.
-    """
-    return _pad_features(features, pad_token_id, pad_to_multiple_of, audio_pad_to_multiple_of)[0]
-
-
-def _pad_features(
-    features: Sequence[Mapping[str, Any]],
-    pad_token_id: int,
-    pad_to_multiple_of: int | None,
-    audio_pad_to_multiple_of: int | None,
-) -> tuple[dict[str, torch.Tensor], list[int]]:
-    """[`pad_cmt_features`], also returning the audio lengths in samples (cheaper than summing the mask again)."""
-    if len(features) == 0:
-        raise ValueError("Cannot collate an empty list of examples.")
-    text_rows, audio_rows = [], []
-    for index, feature in enumerate(features):
-        for key in ("input_ids", "input_values"):
-            if feature.get(key) is None:
-                raise ValueError(f"Example {index} has no `{key}`; got keys {sorted(feature)}.")
-        ids = np.asarray(feature["input_ids"], dtype=np.int64)
-        if ids.ndim != 1 or ids.size == 0:
-            raise ValueError(
-                f"Example {index}: `input_ids` must be a non-empty 1-D list of ids, got shape {ids.shape}."
-            )
-        values = feature["input_values"]
-        if isinstance(values, torch.Tensor):
-            values = values.detach().cpu().float().numpy()
-        values = np.asarray(values, dtype=np.float32)
-        if values.ndim != 1:
-            raise ValueError(
-                f"Example {index}: `input_values` must be a 1-D waveform, got shape {values.shape} (downmix and "
-                "unbatch with the processor first)."
-            )
-        _check_unpadded(feature, "attention_mask", ids.size, index)
-        _check_unpadded(feature, "audio_attention_mask", values.size, index)
-        text_rows.append(ids)
-        audio_rows.append(values)
-
-    text_lengths = [row.size for row in text_rows]
-    audio_lengths = [row.size for row in audio_rows]
-    text_length = _round_up(max(text_lengths), pad_to_multiple_of)
-    audio_length = _round_up(max(audio_lengths), audio_pad_to_multiple_of)
-    input_values = _pad_rows(audio_rows, audio_length, 0.0, np.float32)
-    finite = np.isfinite(input_values.numpy()).all(axis=1)
-    if not finite.all():
-        bad = int(np.flatnonzero(~finite)[0])
-        raise ValueError(f"Example {bad}: `input_values` has NaN or infinite samples.")
-    batch = {
-        "input_ids": _pad_rows(text_rows, text_length, pad_token_id, np.int64),
-        "attention_mask": _length_mask(text_lengths, text_length, np.int64),
-        "input_values": input_values,
-        # int32 like `Wav2Vec2FeatureExtractor.pad`: this mask is as long as the waveform.
-        "audio_attention_mask": _length_mask(audio_lengths, audio_length, np.int32),
-    }
-    return batch, audio_lengths
 
 
 def _resolve_tokenizer(tokenizer: Any) -> PreTrainedTokenizerBase:
@@ -440,7 +324,7 @@ class DataCollatorForCMTPretraining:
                     f"got values from {codes.min()} to {codes.max()}."
                 )
             rows.append(codes)
-        return _pad_rows(rows, num_frames, IGNORE_INDEX, np.int64)
+        return pad_rows(rows, num_frames, IGNORE_INDEX, np.int64)
 
     def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
         for index, feature in enumerate(features):
@@ -449,7 +333,7 @@ class DataCollatorForCMTPretraining:
                     f"Example {index} carries a task label `labels`, but pretraining makes its own MLM labels; drop "
                     "the column (e.g. `dataset.remove_columns('labels')`)."
                 )
-        batch, audio_lengths = _pad_features(
+        batch = pad_cmt_features(
             features, self.tokenizer.pad_token_id, self.pad_to_multiple_of, self.audio_pad_to_multiple_of
         )
         generator = self._rng()
@@ -457,7 +341,7 @@ class DataCollatorForCMTPretraining:
 
         batch["input_ids"], batch["labels"] = self.mask_tokens(batch["input_ids"], batch["attention_mask"], generator)
 
-        frame_lengths = audio_frame_lengths(self.audio_config, torch.tensor(audio_lengths))
+        frame_lengths = audio_frame_lengths(self.audio_config, batch["audio_attention_mask"].sum(-1))
         num_frames = int(audio_frame_lengths(self.audio_config, torch.tensor(batch["input_values"].shape[1])))
         batch["audio_labels"] = self._pad_codes(features, frame_lengths, num_frames)
         batch["mask_time_indices"] = compute_span_mask(

@@ -9,7 +9,8 @@
   Pearson correlation.
 - Aggregation over folds or seeds as mean ± std.
 
-The metrics are computed with numpy from the confusion matrix; the tests check them against scikit-learn.
+The metrics are computed with numpy from the confusion matrix; the tests check them against scikit-learn. The same
+metrics as an `evaluate` module: [`~processing_cmt.evaluate_cmt.CMTMetric`].
 """
 
 import numbers
@@ -18,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from .pipeline_cmt import SENTIMENT_RANGE, sentiment_classes
+
 
 __all__ = [
-    "CMTMetric",
     "aggregate_results",
     "compute_sa_metrics",
     "sentiment_classes",
@@ -31,9 +33,6 @@ __all__ = [
     "ser_confusion_matrix",
     "ser_metrics",
 ]
-
-# CMU-MOSEI sentiment scores are averages of annotations on [-3, 3].
-SENTIMENT_RANGE = (-3.0, 3.0)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -316,12 +315,6 @@ def compute_ser_metrics(eval_pred: Any, label_names: Sequence[str] | None = None
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def sentiment_classes(scores: Any, bound: float = SENTIMENT_RANGE[1]) -> np.ndarray:
-    """The integer sentiment classes of MulT's protocol: round(clip(score, -bound, bound)), halves to even as
-    `np.round` does (2.5 -> 2). `bound=3` gives the Acc7 classes -3..3, `bound=2` the Acc5 classes."""
-    return np.round(np.clip(np.asarray(scores, dtype=np.float64), -bound, bound)).astype(np.int64)
-
-
 def _multiclass_accuracy(predictions: np.ndarray, labels: np.ndarray, bound: float) -> float:
     # MulT's `multiclass_acc` on clipped, rounded scores
     return float(np.mean(sentiment_classes(predictions, bound) == sentiment_classes(labels, bound)))
@@ -471,54 +464,3 @@ def format_results(aggregated: Mapping[str, Mapping[str, float]], digits: int = 
         `dict[str, str]`: metric name → `"mean ± std"`.
     """
     return {name: format_mean_std(stats["mean"], stats["std"], digits) for name, stats in aggregated.items()}
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# `evaluate` wrapper
-# ---------------------------------------------------------------------------------------------------------------------
-
-
-def _build_evaluate_metric() -> type:
-    """Builds `CMTMetric`; deferred because importing `evaluate` costs seconds that the rest of the package doesn't."""
-    import datasets
-    import evaluate
-
-    class CMTMetric(evaluate.Metric):
-        """
-        The paper's metrics as an `evaluate` module, offline: instantiate it (`CMTMetric("ser")`) or load this file
-        (`evaluate.load("processing_cmt/metrics.py", "sa")`). Config `"ser"` takes class ids (Table 1, see
-        [`ser_metrics`]; pass `label_names=` to `compute`), `"sa"` takes sentiment scores (Table 2, see
-        [`sa_metrics`]).
-        """
-
-        def _info(self):
-            if self.config_name not in ("ser", "sa"):
-                raise ValueError(f"CMTMetric config must be 'ser' or 'sa', got {self.config_name!r}.")
-            value = datasets.Value("int64") if self.config_name == "ser" else datasets.Value("float64")
-            return evaluate.MetricInfo(
-                description="Speech emotion recognition (WA, UA, per-class binary accuracy, F1) and MulT-protocol "
-                "sentiment metrics (Acc7, Acc5, Acc2, F1, MAE, Pearson r) of the CMT paper.",
-                citation="",
-                inputs_description="predictions and references: class ids ('ser') or sentiment scores ('sa').",
-                features=datasets.Features({"predictions": value, "references": value}),
-            )
-
-        def _compute(self, predictions, references, label_names=None, num_labels=None):
-            if self.config_name == "ser":
-                return ser_metrics(predictions, references, label_names=label_names, num_labels=num_labels)
-            return sa_metrics(predictions, references)
-
-    CMTMetric.__qualname__ = "CMTMetric"
-    return CMTMetric
-
-
-def __getattr__(name: str) -> Any:
-    if name == "CMTMetric":
-        globals()["CMTMetric"] = _build_evaluate_metric()
-        return globals()["CMTMetric"]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-if __name__ != "processing_cmt.metrics":
-    # Loaded as a script by `evaluate.load(<path to this file>)`, which looks for the Metric class in the module.
-    CMTMetric = _build_evaluate_metric()

@@ -9,11 +9,11 @@ needed too when loading from a folder or the Hub.
 """
 
 import os
+import sys
 import types
 from collections.abc import Mapping, Sequence, Sized
 from typing import Any
 
-import datasets
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
@@ -25,20 +25,34 @@ from transformers.pipelines.pt_utils import PipelineDataset, PipelineIterator
 from configuration_cmt import CMTConfig, audio_receptive_field
 
 from .audio_utils import audio_duration, load_audio
-from .data_collator import pad_cmt_features
-from .metrics import sentiment_classes
-from .processing_cmt import CMTProcessor
+from .processing_cmt import CMTProcessor, pad_cmt_features
 
 
-__all__ = ["AudioTextSentimentPipeline", "PIPELINE_TASK", "sentiment_label"]
+__all__ = ["AudioTextSentimentPipeline", "PIPELINE_TASK", "SENTIMENT_RANGE", "sentiment_classes", "sentiment_label"]
 
 PIPELINE_TASK = "audio-text-sentiment"
 
 # Keys of the model inputs that `preprocess` builds; everything else travels beside them to `postprocess`.
 MODEL_INPUT_NAMES = ("input_ids", "attention_mask", "input_values", "audio_attention_mask")
 
+# CMU-MOSEI sentiment scores are averages of annotations on [-3, 3].
+SENTIMENT_RANGE = (-3.0, 3.0)
+
 # `pipeline()` forwards this loading option to the pipeline class as well; it means nothing at inference time.
 LOADING_KWARGS = ("local_files_only",)
+
+
+def sentiment_classes(scores: Any, bound: float = SENTIMENT_RANGE[1]) -> np.ndarray:
+    """The integer sentiment classes of MulT's protocol: round(clip(score, -bound, bound)), halves to even as
+    `np.round` does (2.5 -> 2). `bound=3` gives the Acc7 classes -3..3, `bound=2` the Acc5 classes."""
+    return np.round(np.clip(np.asarray(scores, dtype=np.float64), -bound, bound)).astype(np.int64)
+
+
+def _is_hf_dataset(inputs: Any) -> bool:
+    """Whether `inputs` is a `datasets.Dataset`, without importing `datasets` (seconds, and not needed to load a
+    checkpoint): an object of that class exists only once its module has been imported."""
+    module = sys.modules.get("datasets")
+    return module is not None and isinstance(inputs, module.Dataset)
 
 
 def sentiment_label(acc7_class: int) -> str:
@@ -286,11 +300,11 @@ class AudioTextSentimentPipeline(Pipeline):
                         f"{text!r:.200}."
                     )
                 inputs = [_with_text(item, t, f"inputs[{i}]") for i, (item, t) in enumerate(zip(inputs, text))]
-            elif isinstance(inputs, (types.GeneratorType, TorchDataset, datasets.Dataset)):
+            elif isinstance(inputs, (types.GeneratorType, TorchDataset)) or _is_hf_dataset(inputs):
                 raise ValueError("With a dataset or generator of inputs, give each transcript in its dict (`text`).")
             else:
                 inputs = _with_text(inputs, text, "inputs")
-        if isinstance(inputs, datasets.Dataset):
+        if _is_hf_dataset(inputs):
             # transformers streams torch datasets only; a `datasets.Dataset` would be taken for a single input.
             inputs = _IndexedInputs(inputs)
         batch_size = kwargs.get("batch_size") or self._batch_size or 1

@@ -3,7 +3,10 @@
 extractor for the speech, as the RoBERTa and HuBERT backbones of §3.2 expect them.
 
 The audio path does not call `Wav2Vec2FeatureExtractor.__call__` (slow, and it re-pads every batch): the waveform is
-decoded once by `load_audio`, then normalised and padded here with exactly the extractor's arithmetic. The extractor
+decoded once by `load_audio`, then normalised and padded here with exactly the extractor's arithmetic. Padding of
+already processed examples ([`pad_cmt_features`]) lives here too, as in transformers' `processing_wav2vec2.py`: the
+collators and the pipeline call it. Going through `tokenizer.pad` and `Wav2Vec2FeatureExtractor.pad` instead costs
+about as much per batch as a training step, and gives the same tensors (the tests check this). The extractor
 still owns the audio settings (`sampling_rate`, `do_normalize`, `padding_value`) and their save/load.
 """
 
@@ -17,10 +20,9 @@ from transformers import AutoFeatureExtractor, AutoTokenizer, BatchFeature, Proc
 from transformers.utils import PaddingStrategy
 
 from .audio_utils import load_audio
-from .data_collator import _length_mask, _pad_rows, _round_up
 
 
-__all__ = ["CMTProcessor", "DEFAULT_AUDIO_CHECKPOINT", "DEFAULT_TEXT_CHECKPOINT"]
+__all__ = ["CMTProcessor", "DEFAULT_AUDIO_CHECKPOINT", "DEFAULT_TEXT_CHECKPOINT", "pad_cmt_features", "pad_rows"]
 
 # The backbones of §4.2.
 DEFAULT_TEXT_CHECKPOINT = "FacebookAI/roberta-large"
@@ -28,6 +30,112 @@ DEFAULT_AUDIO_CHECKPOINT = "facebook/hubert-large-ll60k"
 
 # Wav2Vec2FeatureExtractor.zero_mean_unit_var_norm's epsilon: matching it keeps our features identical to its output.
 NORMALIZATION_EPS = 1e-7
+
+
+def _round_up(length: int, multiple: int | None) -> int:
+    if multiple is None or multiple <= 1:
+        return length
+    return -(-length // multiple) * multiple
+
+
+def pad_rows(rows: list[np.ndarray], padded_length: int, value, dtype) -> torch.Tensor:
+    """Right-pads 1-D rows into a `(len(rows), padded_length)` tensor: one memory copy per row, none per element."""
+    out = np.full((len(rows), padded_length), value, dtype=dtype)
+    for index, row in enumerate(rows):
+        out[index, : row.size] = row
+    return torch.from_numpy(out)
+
+
+def _length_mask(lengths: list[int], padded_length: int, dtype) -> torch.Tensor:
+    return torch.from_numpy((np.arange(padded_length)[None, :] < np.asarray(lengths)[:, None]).astype(dtype))
+
+
+def _check_unpadded(feature: Mapping[str, Any], mask_key: str, length: int, index: int):
+    mask = feature.get(mask_key)
+    valid = None if mask is None else int(np.asarray(mask).sum())
+    if valid is not None and valid != length:
+        raise ValueError(
+            f"Example {index}: `{mask_key}` marks {valid} of its {length} positions as valid, so the example is "
+            "already padded; collators expect unpadded examples (tokenise and extract features without padding)."
+        )
+
+
+def pad_cmt_features(
+    features: Sequence[Mapping[str, Any]],
+    pad_token_id: int,
+    pad_to_multiple_of: int | None = None,
+    audio_pad_to_multiple_of: int | None = None,
+) -> dict[str, torch.Tensor]:
+    """
+    Pads a list of unpadded CMT examples into a batch: text with the tokenizer's pad id, audio with 0.0, both on the
+    right (CMT pools the first text token and the backbone's frame mask assumes right padding).
+
+    Equal to `tokenizer.pad(...)` (right padding side) plus `Wav2Vec2FeatureExtractor.pad(..., padding_value=0.0)` on
+    the same inputs, at a fraction of their cost.
+
+    Args:
+        features (`Sequence[Mapping[str, Any]]`):
+            Examples with `input_ids` (token ids including the special tokens) and `input_values` (a 1-D waveform
+            already normalised by the feature extractor: list, numpy array or tensor). Other keys are ignored here.
+        pad_token_id (`int`):
+            The tokenizer's pad id.
+        pad_to_multiple_of (`int`, *optional*):
+            Pad the text length up to a multiple of this (e.g. 8 for tensor cores).
+        audio_pad_to_multiple_of (`int`, *optional*):
+            Pad the audio length, in samples, up to a multiple of this.
+
+    Returns:
+        `dict[str, torch.Tensor]`: `input_ids` and `attention_mask` `(batch, tokens)` int64 (as the tokenizer);
+        `input_values` `(batch, samples)` float32 and `audio_attention_mask` `(batch, samples)` int32 (as the feature
+        extractor), 1 on valid samples.
+
+    Raises:
+        `ValueError`: naming the example, for an empty batch, a missing `input_ids`/`input_values`, empty text, audio
+        that is not 1-D or not finite, or an example that is already padded.
+    """
+    if len(features) == 0:
+        raise ValueError("Cannot collate an empty list of examples.")
+    text_rows, audio_rows = [], []
+    for index, feature in enumerate(features):
+        for key in ("input_ids", "input_values"):
+            if feature.get(key) is None:
+                raise ValueError(f"Example {index} has no `{key}`; got keys {sorted(feature)}.")
+        ids = np.asarray(feature["input_ids"], dtype=np.int64)
+        if ids.ndim != 1 or ids.size == 0:
+            raise ValueError(
+                f"Example {index}: `input_ids` must be a non-empty 1-D list of ids, got shape {ids.shape}."
+            )
+        values = feature["input_values"]
+        if isinstance(values, torch.Tensor):
+            values = values.detach().cpu().float().numpy()
+        values = np.asarray(values, dtype=np.float32)
+        if values.ndim != 1:
+            raise ValueError(
+                f"Example {index}: `input_values` must be a 1-D waveform, got shape {values.shape} (downmix and "
+                "unbatch with the processor first)."
+            )
+        _check_unpadded(feature, "attention_mask", ids.size, index)
+        _check_unpadded(feature, "audio_attention_mask", values.size, index)
+        text_rows.append(ids)
+        audio_rows.append(values)
+
+    text_lengths = [row.size for row in text_rows]
+    audio_lengths = [row.size for row in audio_rows]
+    text_length = _round_up(max(text_lengths), pad_to_multiple_of)
+    audio_length = _round_up(max(audio_lengths), audio_pad_to_multiple_of)
+    input_values = pad_rows(audio_rows, audio_length, 0.0, np.float32)
+    finite = np.isfinite(input_values.numpy()).all(axis=1)
+    if not finite.all():
+        bad = int(np.flatnonzero(~finite)[0])
+        raise ValueError(f"Example {bad}: `input_values` has NaN or infinite samples.")
+    batch = {
+        "input_ids": pad_rows(text_rows, text_length, pad_token_id, np.int64),
+        "attention_mask": _length_mask(text_lengths, text_length, np.int64),
+        "input_values": input_values,
+        # int32 like `Wav2Vec2FeatureExtractor.pad`: this mask is as long as the waveform.
+        "audio_attention_mask": _length_mask(audio_lengths, audio_length, np.int32),
+    }
+    return batch
 
 
 def _audio_name(index: int | None, audio: Any) -> str:
@@ -74,10 +182,6 @@ class CMTProcessor(ProcessorMixin):
                 f"{type(feature_extractor).__name__}."
             )
         super().__init__(feature_extractor, tokenizer)
-        # Saved in processor_config.json, for `AutoProcessor.from_pretrained(folder, trust_remote_code=True)` where cmt
-        # is not installed. The module it names is the flat copy the model's `save_pretrained` writes beside it
-        # (`modeling_cmt.hub_cmt`); not `register_for_auto_class`, whose verbatim copy keeps absolute cmt imports.
-        self.auto_map = {"AutoProcessor": "processing_cmt.CMTProcessor"}
 
     @classmethod
     def from_text_audio_pretrained(
@@ -272,7 +376,7 @@ class CMTProcessor(ProcessorMixin):
                 raise ValueError(f"waveforms[{index}]: expected a non-empty 1-D waveform, got shape {waveform.shape}.")
             arrays.append(waveform)
         length = _round_up(max(len(array) for array in arrays), pad_to_multiple_of)
-        input_values = _pad_rows(arrays, length, self.feature_extractor.padding_value, np.float32).numpy()
+        input_values = pad_rows(arrays, length, self.feature_extractor.padding_value, np.float32).numpy()
         audio_attention_mask = _length_mask([len(array) for array in arrays], length, np.int32).numpy()
         if return_tensors == "pt":
             return {

@@ -259,15 +259,15 @@ def test_aggregate_bad_input():
 def test_evaluate_module_offline(tmp_path):
     import evaluate
 
-    import processing_cmt.metrics as metrics_module
-    from processing_cmt.metrics import CMTMetric
+    import processing_cmt.evaluate_cmt as evaluate_module
+    from processing_cmt.evaluate_cmt import CMTMetric
 
     metric = CMTMetric("ser", cache_dir=str(tmp_path))
     metric.add_batch(predictions=SER_PREDS[:4], references=SER_LABELS[:4])
     metric.add_batch(predictions=SER_PREDS[4:], references=SER_LABELS[4:])
     assert metric.compute(label_names=IEMOCAP_LABEL_NAMES) == ser_metrics(SER_PREDS, SER_LABELS, IEMOCAP_LABEL_NAMES)
 
-    loaded = evaluate.load(metrics_module.__file__, "sa", cache_dir=str(tmp_path))
+    loaded = evaluate.load(evaluate_module.__file__, "sa", cache_dir=str(tmp_path))
     assert loaded.compute(predictions=SA_PREDS, references=SA_LABELS) == pytest.approx(sa_metrics(SA_PREDS, SA_LABELS))
     with pytest.raises(ValueError, match="config must be 'ser' or 'sa'"):
         CMTMetric("accuracy", cache_dir=str(tmp_path))

@@ -1,6 +1,7 @@
 """Tests of CMTConfig, CMTModel and the task heads on tiny backbones built locally (paper §3.2, §3.4)."""
 
 import copy
+import types
 
 import pytest
 import torch
@@ -470,3 +471,40 @@ def test_real_backbones_from_the_hub():
     with torch.no_grad():
         out = model.eval()(**batch)
     assert out.logits.shape == (1, 4) and torch.isfinite(out.logits).all()
+
+
+class _MetaBackbone(torch.nn.Module):
+    """Stands in for a transformers backbone (whose own code reads values back, e.g. RoBERTa's sdpa mask check):
+    returns states of the right shape on the input's device, so that only CMT's own code runs on meta tensors."""
+
+    def __init__(self, backbone, frames_of=None):
+        super().__init__()
+        self.hidden_size, self.dtype, self.frames_of = backbone.config.hidden_size, backbone.dtype, frames_of
+
+    def forward(self, inputs=None, attention_mask=None, input_ids=None, **kwargs):
+        inputs = input_ids if inputs is None else inputs
+        length = inputs.shape[1] if self.frames_of is None else self.frames_of(inputs.shape[1])
+        states = torch.randn(inputs.shape[0], length, self.hidden_size, device=inputs.device, requires_grad=True)
+        return types.SimpleNamespace(last_hidden_state=states)
+
+
+@pytest.mark.parametrize("head", ["classification", "regression"])
+@pytest.mark.parametrize("pooling", ["last", "weighted", 1])
+def test_cmt_training_forward_reads_no_value_back_from_the_device(head, pooling):
+    """A value read back from an accelerator (`.any()`, `.tolist()`, boolean indexing) waits for it every step. On
+    meta tensors any such read raises, so a training forward and backward that run on meta read nothing back: input
+    checks that need values run on host tensors only (test_classification_rejects_out_of_range_and_float_labels)."""
+    tester = CMTModelTester(audio_layer_pooling=pooling)
+    config = tester.get_config(num_labels=1) if head == "regression" else tester.get_config()
+    model_class = CMTForSequenceRegression if head == "regression" else CMTForSequenceClassification
+    with torch.device("meta"):
+        model = model_class(config)
+    model.train()
+    cmt = model.cmt
+    cmt.text_model = _MetaBackbone(cmt.text_model)
+    cmt.audio_model = _MetaBackbone(cmt.audio_model, lambda samples: frames_for(config, samples))
+    inputs = {name: tensor.to("meta") for name, tensor in tester.prepare_inputs().items()}
+    labels = torch.tensor([0.5, -1.0, 2.0] if head == "regression" else [0, 1, 3]).to("meta")
+    outputs = model(**inputs, labels=labels)
+    outputs.loss.backward()
+    assert outputs.loss.device.type == "meta" and outputs.logits.shape == (3, config.num_labels)

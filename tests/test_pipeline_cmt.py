@@ -6,7 +6,7 @@ real transformers speech recognition pipeline around a tiny `Wav2Vec2ForCTC` wit
 is set so that its transcript is known.
 
 Loading a folder with the package installed needs the task name: `pipeline(model=folder)` can only infer the task
-from a `custom_pipelines` entry, which demands `trust_remote_code=True` (tests/test_hub_cmt.py covers that path).
+from a `custom_pipelines` entry, which demands `trust_remote_code=True` (tests/test_remote_code.py covers that path).
 """
 
 import copy
