@@ -25,6 +25,9 @@ REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "examples" / "run_finetuning.py"
 sys.path.insert(0, str(REPO / "examples"))
 
+import cmt_arguments  # noqa: E402
+import cmt_data  # noqa: E402
+import cmt_training  # noqa: E402
 import run_finetuning  # noqa: E402
 
 
@@ -368,9 +371,11 @@ def test_finetunes_a_pretraining_checkpoint_on_a_csv_corpus(setup, tmp_path):
     CMTProcessor.from_text_audio_pretrained(str(setup["text"]), str(setup["audio"])).save_pretrained(checkpoint)
 
     # every cross-modal and backbone weight comes from the checkpoint; only the head is new
-    model_args = run_finetuning.ModelArguments(model_name_or_path=str(checkpoint), audio_layer_pooling="weighted")
+    model_args = cmt_arguments.FinetuningModelArguments(
+        model_name_or_path=str(checkpoint), audio_layer_pooling="weighted"
+    )
     for task, names in (("ser", ["calm", "upset"]), ("sa", None)):
-        model, _ = run_finetuning.build_model_and_processor(model_args, task, names)
+        model, _ = cmt_training.build_finetuning_model(model_args, task, names)
         loaded = model.state_dict()
         expected = {k: v for k, v in pretrained.state_dict().items() if k.startswith("cmt.")}
         assert expected and all(torch.equal(loaded[k], v) for k, v in expected.items())
@@ -396,13 +401,13 @@ def test_finetunes_a_pretraining_checkpoint_on_a_csv_corpus(setup, tmp_path):
 
 
 def test_only_transcript_and_audio_reach_the_model(setup, tmp_path):
-    model_args, data_args, training_args = run_finetuning.parse_arguments(
+    model_args, data_args, training_args = cmt_arguments.parse_finetuning_arguments(
         ["--task", "ser", "--iemocap_root", str(setup["iemocap"]), "--fold", "1", *backbone_args(setup),
          "--output_dir", str(tmp_path)]
     )  # fmt: skip
-    data = run_finetuning.load_task_data(data_args, 1)
-    _, processor = run_finetuning.build_model_and_processor(model_args, "ser", data.label_names, 1)
-    features = run_finetuning.prepare_features(data, processor, training_args, data_args)
+    data = cmt_data.load_task_data(data_args, 1)
+    _, processor = cmt_training.build_finetuning_model(model_args, "ser", data.label_names, 1)
+    features = cmt_data.prepare_features(data, processor, training_args, data_args)
     for split, dataset in features.items():
         assert sorted(dataset.column_names) == ["input_ids", "input_values", "labels", "length"], split
         raw = data.corpus[split]
@@ -534,16 +539,18 @@ def test_paper_recipe_is_the_default_on_the_command_line_and_in_json(tmp_path, t
     arguments = ["--task", task, "--corpus", "c.csv", "--text_model", "t", "--audio_model", "a"]
     config = tmp_path / "run.json"
     config.write_text(json.dumps({"task": task, "corpus": "c.csv", "output_dir": str(tmp_path)}))
-    for parsed in (run_finetuning.parse_arguments([*arguments, "--output_dir", str(tmp_path)]),
-                   run_finetuning.parse_arguments([str(config)])):  # fmt: skip
+    for parsed in (cmt_arguments.parse_finetuning_arguments([*arguments, "--output_dir", str(tmp_path)]),
+                   cmt_arguments.parse_finetuning_arguments([str(config)])):  # fmt: skip
         model_args, _, training_args = parsed
         assert training_args.learning_rate == 1e-5 and training_args.num_train_epochs == 25
         assert training_args.optim == "adamw_torch" and training_args.weight_decay == 0  # Adam
         assert training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps == 16
         assert training_args.load_best_model_at_end and training_args.eval_strategy == "epoch"
         assert training_args.metric_for_best_model == metric and training_args.greater_is_better is greater_is_better
-        assert run_finetuning.model_overrides(model_args)["ortho_loss_weight"] == 10.0
-    override = run_finetuning.parse_arguments([*arguments, "--output_dir", "x", "--metric_for_best_model", "wa"])
+        assert cmt_training.model_overrides(model_args)["ortho_loss_weight"] == 10.0
+    override = cmt_arguments.parse_finetuning_arguments(
+        [*arguments, "--output_dir", "x", "--metric_for_best_model", "wa"]
+    )
     assert override[2].metric_for_best_model == "wa"
 
 
@@ -575,20 +582,20 @@ def test_every_table_row_is_one_set_of_flags(flags, name, fields):
 
     source = ["--model_name_or_path", "pt"] if "PT" in flags else ["--text_model", "t", "--audio_model", "a"]
     flags = [flag for flag in flags if flag != "PT"]
-    model_args, _, _ = run_finetuning.parse_arguments(
+    model_args, _, _ = cmt_arguments.parse_finetuning_arguments(
         ["--task", "sa", "--corpus", "c.csv", "--output_dir", "x", *source, *flags]
     )
     backbones = {"text_config": CMTTextModelTester().get_config(), "audio_config": CMTAudioModelTester().get_config()}
-    config = CMTConfig.from_preset("cmt-large", **backbones, **run_finetuning.model_overrides(model_args))
-    assert run_finetuning.method_name(model_args, config) == name
+    config = CMTConfig.from_preset("cmt-large", **backbones, **cmt_training.model_overrides(model_args))
+    assert cmt_training.method_name(model_args, config) == name
     for key, value in fields.items():
         assert getattr(config, key) == value, key
 
 
 def test_audio_layer_pooling_flag_is_checked():
-    assert run_finetuning.parse_layer_pooling("-1") == -1
+    assert cmt_arguments.parse_layer_pooling("-1") == -1
     with pytest.raises(ValueError, match="--audio_layer_pooling must be 'last', 'weighted' or a layer index"):
-        run_finetuning.parse_layer_pooling("middle")
+        cmt_arguments.parse_layer_pooling("middle")
 
 
 def test_user_corpora_as_three_csv_files_or_a_saved_dataset(setup, tmp_path):
@@ -602,11 +609,11 @@ def test_user_corpora_as_three_csv_files_or_a_saved_dataset(setup, tmp_path):
         rows = [{"path": str(u.wav), "sentence": u.text, "emotion": IEMOCAP_CLASS[u.label]} for u in members]
         files[split] = write_manifest(tmp_path / f"{split}.csv", rows)
     common = ["--output_dir", str(tmp_path), "--text_model", "t", "--audio_model", "a", "--label_column", "emotion"]
-    _, data_args, _ = run_finetuning.parse_arguments(
+    _, data_args, _ = cmt_arguments.parse_finetuning_arguments(
         ["--task", "ser", "--train_file", str(files["train"]), "--validation_file", str(files["dev"]),
          "--test_file", str(files["test"]), "--audio_column", "path", "--text_column", "sentence", *common]
     )  # fmt: skip
-    data = run_finetuning.load_task_data(data_args, None)
+    data = cmt_data.load_task_data(data_args, None)
     assert data.label_names == ["angry", "happy", "neutral", "sad"]
     assert {split: len(dataset) for split, dataset in data.corpus.items()} == {
         "train": len(splits["train"]), "validation": len(splits["dev"]), "test": len(splits["test"])
@@ -624,13 +631,17 @@ def test_user_corpora_as_three_csv_files_or_a_saved_dataset(setup, tmp_path):
         for split, members in splits.items()
     })  # fmt: skip
     saved.save_to_disk(str(tmp_path / "saved"))
-    _, data_args, _ = run_finetuning.parse_arguments(["--task", "ser", "--corpus", str(tmp_path / "saved"), *common])
-    data = run_finetuning.load_task_data(data_args, None)
+    _, data_args, _ = cmt_arguments.parse_finetuning_arguments(
+        ["--task", "ser", "--corpus", str(tmp_path / "saved"), *common]
+    )
+    data = cmt_data.load_task_data(data_args, None)
     assert data.label_names == names
     assert data.corpus["validation"]["labels"] == [names.index(IEMOCAP_CLASS[u.label]) for u in splits["dev"]]
-    _, data_args, _ = run_finetuning.parse_arguments(["--task", "sa", "--corpus", str(tmp_path / "saved"), *common])
+    _, data_args, _ = cmt_arguments.parse_finetuning_arguments(
+        ["--task", "sa", "--corpus", str(tmp_path / "saved"), *common]
+    )
     with pytest.raises(ValueError, match=r"column 'emotion' holds class labels .* use --task ser"):
-        run_finetuning.load_task_data(data_args, None)
+        cmt_data.load_task_data(data_args, None)
 
 
 def test_resume_continues_the_run_exactly_and_the_frozen_feature_encoder_stays_put(setup, tmp_path):

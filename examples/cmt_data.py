@@ -1,0 +1,330 @@
+# Copyright 2026 The cmt authors. Licensed under the Apache License, Version 2.0.
+"""The corpora of `run_pretraining.py` and `run_finetuning.py`, read and made ready for Trainer: unlabelled audio +
+transcripts for pretraining and TAPT (frames labelled with codewords), labelled train / validation / test splits for
+fine-tuning (labels checked against the label set), and the preprocessing both share."""
+
+import math
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from cmt_arguments import FinetuningDataArguments, PreprocessingArguments, PretrainingDataArguments
+from datasets import ClassLabel, Dataset, DatasetDict
+
+from processing_cmt import (
+    iemocap_validation_speaker,
+    label_audio_codes,
+    load_iemocap,
+    load_librispeech,
+    load_mosei,
+    load_mosei_mmsa,
+    load_speech_text_corpus,
+)
+
+
+SPLIT_ALIASES = {
+    "train": "train",
+    "validation": "validation",
+    "valid": "validation",
+    "dev": "validation",
+    "test": "test",
+}
+
+
+@dataclass
+class TaskData:
+    """A labelled corpus ready for fine-tuning and what the reports say about it."""
+
+    corpus: DatasetDict
+    """train / validation / test with `audio`, `text`, `labels` (class ids or scores) and the source's columns."""
+    label_names: list[str] | None
+    description: str
+
+
+def first_examples(dataset: Dataset, limit: int | None) -> Dataset:
+    """The first `limit` examples (all of them for `None`): --max_train_samples, --max_eval_samples."""
+    return dataset if limit is None else dataset.select(range(min(limit, len(dataset))))
+
+
+def preprocess_corpus(
+    corpus: DatasetDict,
+    processor,
+    training_args,
+    data_args: PreprocessingArguments,
+    keep_columns: tuple[str, ...] = (),
+) -> DatasetDict:
+    """Tokenises the transcripts and decodes, resamples and normalises the audio of every split once, unpadded
+    (collators pad per batch). Adds a `length` column (audio samples) for `train_sampling_strategy="group_by_length"`.
+
+    Runs on the main process first so that the other processes read the cached result.
+    """
+
+    def prepare(batch):
+        features = processor(
+            text=batch["text"], audio=batch["audio"], padding=False, max_audio_seconds=data_args.max_audio_seconds
+        )
+        return {
+            "input_ids": features["input_ids"],
+            "input_values": features["input_values"],
+            "length": [len(values) for values in features["input_values"]],
+        }
+
+    with training_args.main_process_first(desc="preprocessing the corpus"):
+        processed = DatasetDict()
+        for split, dataset in corpus.items():
+            drop = [c for c in dataset.column_names if c not in keep_columns]
+            processed[split] = dataset.map(
+                prepare,
+                batched=True,
+                batch_size=32,
+                remove_columns=drop,
+                num_proc=data_args.preprocessing_num_workers,
+                desc=f"Preparing {split}",
+            )
+    return processed
+
+
+# --- pretraining and TAPT --------------------------------------------------------------------------------------------
+
+
+def load_pretraining_corpus(data_args: PretrainingDataArguments, stage: str) -> DatasetDict:
+    """The unlabelled audio + transcript corpus: LibriSpeech or any corpus for pretraining, the task's data for TAPT
+    (train split cut to --max_train_samples)."""
+    corpus = _read_pretraining_corpus(data_args, stage)
+    corpus["train"] = first_examples(corpus["train"], data_args.max_train_samples)
+    return corpus
+
+
+def _read_pretraining_corpus(data_args: PretrainingDataArguments, stage: str) -> DatasetDict:
+    if stage == "tapt":
+        if data_args.iemocap_root:
+            if data_args.fold is None:
+                raise ValueError("TAPT on IEMOCAP needs --fold (1-5): its test session must stay unseen.")
+            corpus = load_iemocap(data_args.iemocap_root, fold=data_args.fold)
+            return corpus.remove_columns("label")
+        if data_args.mosei_mmsa_root:
+            corpus = load_mosei_mmsa(data_args.mosei_mmsa_root)  # its test split stays unseen
+            return DatasetDict({split: corpus[split].remove_columns("score") for split in ("train", "validation")})
+    if data_args.librispeech_root:
+        subsets = None
+        if data_args.librispeech_subsets:
+            subsets = {"train": data_args.librispeech_subsets}
+        return load_librispeech(data_args.librispeech_root, subsets, normalize_text=data_args.normalize_text)
+    if data_args.corpus:
+        return load_speech_text_corpus(
+            data_args.corpus,
+            audio_column=data_args.audio_column,
+            text_column=data_args.text_column,
+            normalize_text=data_args.normalize_text,
+        )
+    raise ValueError(
+        "No corpus: pass --librispeech_root or --corpus"
+        + (", or --iemocap_root with --fold / --mosei_mmsa_root for TAPT." if stage == "tapt" else ".")
+    )
+
+
+def attach_codes(corpus: DatasetDict, model, model_args, codebook, max_audio_seconds: float | None) -> DatasetDict:
+    """Labels every frame with its codeword id, unless the corpus already has an `audio_codes` column."""
+    if all("audio_codes" in split.column_names for split in corpus.values()):
+        return corpus
+    if codebook is None:
+        raise ValueError("The corpus has no `audio_codes` column: pass --codebook (see examples/build_codebook.py).")
+    if codebook[0].shape != model.codebook.shape:
+        raise ValueError(
+            f"Codebook {model_args.codebook} has shape {tuple(codebook[0].shape)} but the model expects "
+            f"(num_codewords, codeword_dim) = {tuple(model.codebook.shape)}."
+        )
+    labeller = model_args.codebook_model or model_args.audio_model or model.cmt.audio_model
+    for split in list(corpus):
+        corpus[split] = label_audio_codes(corpus[split], labeller, codebook, max_audio_seconds=max_audio_seconds)
+    return corpus
+
+
+# --- fine-tuning -----------------------------------------------------------------------------------------------------
+
+
+def load_task_data(data_args: FinetuningDataArguments, fold: int | None) -> TaskData:
+    """The labelled train / validation / test splits of the task, with `labels` checked against the label set."""
+    task, label_column = data_args.task, data_args.label_column
+    if data_args.iemocap_root:
+        corpus = load_iemocap(data_args.iemocap_root, fold=fold)
+        label_column = label_column or "label"
+        description = (
+            f"IEMOCAP fold {fold}: test session {fold}, validation speaker {iemocap_validation_speaker(fold)}"
+        )
+    elif data_args.mosei_mmsa_root:
+        corpus = load_mosei_mmsa(data_args.mosei_mmsa_root)
+        label_column = label_column or "score"
+        description = "CMU-MOSEI (MMSA layout), standard train / valid / test split"
+    elif data_args.mosei_labels:
+        corpus = load_mosei(
+            data_args.mosei_labels,
+            data_args.mosei_audio_dir,
+            data_args.mosei_transcripts_dir,
+            folds=data_args.mosei_folds,
+            cache_dir=data_args.cache_dir,
+        )
+        label_column = label_column or "score"
+        description = "CMU-MOSEI (SDK release), standard train / valid / test folds"
+    else:
+        corpus = load_labelled_corpus(data_args)
+        label_column = label_column or ("label" if task == "ser" else "score")
+        description = f"{data_args.corpus or Path(data_args.train_file).parent} (column {label_column!r})"
+    missing = [split for split in ("train", "validation", "test") if split not in corpus]
+    if missing:
+        raise ValueError(f"The corpus has no {missing} split(s) (it has {list(corpus)}); fine-tuning needs all three.")
+    corpus = DatasetDict({split: corpus[split] for split in ("train", "validation", "test")})
+    for split, dataset in corpus.items():
+        if label_column not in dataset.column_names:
+            raise ValueError(
+                f"Split {split!r} has no label column {label_column!r}; its columns are {dataset.column_names}. Pass "
+                "--label_column to name yours."
+            )
+        if len(dataset) == 0:
+            raise ValueError(f"Split {split!r} is empty.")
+    if task == "ser":
+        names = [name.strip() for name in data_args.class_names.split(",")] if data_args.class_names else None
+        corpus, names = encode_class_labels(corpus, label_column, names)
+    else:
+        corpus, names = encode_scores(corpus, label_column), None
+    corpus["train"] = first_examples(corpus["train"], data_args.max_train_samples)
+    for split in ("validation", "test"):
+        corpus[split] = first_examples(corpus[split], data_args.max_eval_samples)
+    return TaskData(corpus, names, description)
+
+
+def prepare_features(data: TaskData, processor, training_args, data_args: FinetuningDataArguments) -> DatasetDict:
+    """Everything the model sees: `input_ids` (the transcript), `input_values` (the audio), and `labels` for the loss;
+    plus `length` for the sampler. Every other column (ids, speakers, emotion codes, ...) is dropped here."""
+    return preprocess_corpus(data.corpus, processor, training_args, data_args, keep_columns=("labels",))
+
+
+def load_labelled_corpus(data_args: FinetuningDataArguments) -> DatasetDict:
+    """--corpus (a saved DatasetDict, or a CSV with a split column) or the three CSV files, split names unified."""
+    read = partial(
+        load_speech_text_corpus,
+        audio_column=data_args.audio_column,
+        text_column=data_args.text_column,
+        normalize_text=data_args.normalize_text,
+    )
+    if data_args.train_file:
+        files = {"train": data_args.train_file, "validation": data_args.validation_file, "test": data_args.test_file}
+        return DatasetDict({split: read(path)["train"] for split, path in files.items()})
+    corpus = read(data_args.corpus)
+    renamed = DatasetDict()
+    for split, dataset in corpus.items():
+        name = SPLIT_ALIASES.get(split, split)
+        if name in renamed:
+            raise ValueError(f"{data_args.corpus!r} has two {name!r} splits: {sorted(corpus)}; keep one.")
+        renamed[name] = dataset
+    if set(renamed) != {"train"}:
+        return renamed
+    dataset, column = renamed["train"], data_args.split_column
+    if column not in dataset.column_names:
+        raise ValueError(
+            f"{data_args.corpus!r} has a single split and no split column {column!r} (columns "
+            f"{dataset.column_names}): add a column with train / validation / test per row, name it with "
+            "--split_column, or pass --train_file, --validation_file and --test_file."
+        )
+    values = [str(value).strip().lower() for value in dataset[column]]
+    unknown = [(index, value) for index, value in enumerate(values) if value not in SPLIT_ALIASES]
+    if unknown:
+        index, value = unknown[0]
+        raise ValueError(
+            f"{data_args.corpus!r} row {index}: split {value!r} in column {column!r} is not one of "
+            f"{sorted(SPLIT_ALIASES)} ({len(unknown)} such rows)."
+        )
+    splits = {}
+    for split in ("train", "validation", "test"):
+        indices = [index for index, value in enumerate(values) if SPLIT_ALIASES[value] == split]
+        splits[split] = dataset.select(indices).remove_columns(column)
+    return DatasetDict(splits)
+
+
+def _row_name(dataset, split: str, index: int) -> str:
+    """`test[4] (id 'Ses01F_impro01_F002')`, or with the audio path when the rows have no id."""
+    row = dataset.select_columns([c for c in ("id", "audio") if c in dataset.column_names])[index]
+    if "id" in row:
+        return f"{split}[{index}] (id {row['id']!r})"
+    audio = row.get("audio")
+    return f"{split}[{index}]" + (f" (audio {audio!r})" if isinstance(audio, str) else "")
+
+
+def encode_class_labels(
+    corpus: DatasetDict, column: str, label_names: list[str] | None
+) -> tuple[DatasetDict, list[str]]:
+    """Replaces `column` with integer `labels` in id order of `label_names`; any label outside the set is an error.
+
+    A `ClassLabel` column brings its names; class names as text map through `label_names` (default: the sorted names
+    of the training split); integer ids must lie in 0..len(label_names) - 1.
+    """
+    feature = corpus["train"].features[column]
+    train_values = corpus["train"][column]
+    if isinstance(feature, ClassLabel):
+        if label_names is not None and label_names != feature.names:
+            raise ValueError(
+                f"--class_names {label_names} differ from the dataset's classes {feature.names} (column {column!r})."
+            )
+        label_names, by_name = list(feature.names), False
+        for split, dataset in corpus.items():
+            if dataset.features[column] != feature:  # ids of another class order would be read as these classes
+                raise ValueError(
+                    f"Split {split!r} labels {column!r} with {dataset.features[column]}, split 'train' with {feature}."
+                )
+    elif all(isinstance(value, str) for value in train_values):
+        label_names, by_name = label_names or sorted({value.strip() for value in train_values}), True
+    elif all(isinstance(value, int) and not isinstance(value, bool) for value in train_values):
+        label_names, by_name = label_names or [str(i) for i in range(max(train_values) + 1)], False
+    else:
+        kinds = sorted({type(value).__name__ for value in train_values})
+        raise ValueError(
+            f"Label column {column!r} holds {kinds}; SER needs class names or integer class ids (scores: --task sa)."
+        )
+    if len(set(label_names)) != len(label_names) or len(label_names) < 2:
+        raise ValueError(f"SER needs at least two distinct class names, got {label_names}.")
+    id_of = {name: index for index, name in enumerate(label_names)}
+
+    def class_id(value) -> int | None:
+        if by_name:
+            return id_of.get(value.strip()) if isinstance(value, str) else None
+        is_id = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(label_names)
+        return value if is_id else None
+
+    encoded = DatasetDict()
+    for split, dataset in corpus.items():
+        ids = []
+        for index, value in enumerate(dataset[column]):
+            label = class_id(value)
+            if label is None:
+                raise ValueError(
+                    f"{_row_name(dataset, split, index)}: label {value!r} is outside the label set {label_names}."
+                )
+            ids.append(label)
+        dataset = dataset.remove_columns(column)
+        encoded[split] = dataset.add_column("labels", ids, feature=ClassLabel(names=label_names))
+    return encoded, label_names
+
+
+def encode_scores(corpus: DatasetDict, column: str) -> DatasetDict:
+    """Replaces `column` with float `labels`; every score must be a finite number in [-3, 3] (the MOSEI scale)."""
+    encoded = DatasetDict()
+    for split, dataset in corpus.items():
+        if isinstance(dataset.features[column], ClassLabel):
+            raise ValueError(
+                f"Split {split!r}: column {column!r} holds class labels {dataset.features[column].names}, not "
+                "sentiment scores: use --task ser."
+            )
+        scores = []
+        for index, value in enumerate(dataset[column]):
+            try:
+                score = float(value) if not isinstance(value, bool) else math.nan
+            except (TypeError, ValueError):
+                score = math.nan
+            if not (math.isfinite(score) and -3.0 <= score <= 3.0):
+                raise ValueError(
+                    f"{_row_name(dataset, split, index)}: score {value!r} is not a number in [-3, 3] (sentiment "
+                    f"regression, column {column!r}); is this a classification dataset (--task ser)?"
+                )
+            scores.append(score)
+        encoded[split] = dataset.remove_columns(column).add_column("labels", scores)
+    return encoded
