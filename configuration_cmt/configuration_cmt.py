@@ -104,6 +104,12 @@ class CMTConfig(PreTrainedConfig):
             that the codeword embeddings can start from the centroids ([`CMTForPreTraining.set_codebook`]).
         logit_temperature (`float`, *optional*, defaults to 0.1):
             Temperature dividing the cosine similarities between projected frames and codewords (HuBERT's 0.1).
+        audio_context_gradients (`bool`, *optional*, defaults to `True`):
+            Pretraining runs the audio backbone twice: on the masked audio (the audio stream's input) and on the
+            unmasked audio (the text stream's keys and values, §3.2.2). With `True` the unmasked pass carries
+            gradients, so the text MLM also trains the audio backbone, mirroring the text side (both text passes carry
+            gradients); both passes then run as one batch. `False` runs the unmasked pass under `torch.no_grad()`:
+            less compute and activation memory per step (benchmarks/README.md has the figures).
 
     Example:
 
@@ -154,6 +160,7 @@ class CMTConfig(PreTrainedConfig):
     num_codewords: int = 500
     codeword_dim: int | None = None
     logit_temperature: float = 0.1
+    audio_context_gradients: bool = True
 
     def __post_init__(self, **kwargs):
         # A dict sub-config without `model_type` is read as the default backbone family, filled with the defaults.

@@ -8,6 +8,7 @@ feeds the task heads, trained with the orthogonality regulariser of Eq. (7)-(8) 
 text tokens (MLM) and audio frames (codeword prediction).
 """
 
+import copy
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -117,6 +118,8 @@ class CMTForPreTrainingOutput(ModelOutput):
         audio_logits (`torch.FloatTensor` of shape `(num_masked_frames, num_codewords)`, *optional*):
             cos(projected frame, codeword) / temperature at the masked frames only.
         text_last_hidden_state, audio_last_hidden_state, audio_frame_mask: as in [`CMTModelOutput`].
+        text_hidden_states, audio_hidden_states, text_attentions, audio_attentions, text_cross_attentions,
+        audio_cross_attentions: as in [`CMTModelOutput`], with `output_hidden_states` / `output_attentions`.
     """
 
     loss: torch.FloatTensor | None = None
@@ -127,6 +130,12 @@ class CMTForPreTrainingOutput(ModelOutput):
     text_last_hidden_state: torch.FloatTensor | None = None
     audio_last_hidden_state: torch.FloatTensor | None = None
     audio_frame_mask: torch.LongTensor | None = None
+    text_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    audio_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    text_attentions: tuple[torch.FloatTensor, ...] | None = None
+    audio_attentions: tuple[torch.FloatTensor, ...] | None = None
+    text_cross_attentions: tuple[torch.FloatTensor, ...] | None = None
+    audio_cross_attentions: tuple[torch.FloatTensor, ...] | None = None
 
 
 def on_host(*tensors: torch.Tensor | None) -> bool:
@@ -355,7 +364,7 @@ class CMTPreTrainedModel(PreTrainedModel):
         if isinstance(module, CMTModel) and module.audio_layer_weights is not None:
             init.zeros_(module.audio_layer_weights)  # softmax of zeros: a plain average to start from
         elif isinstance(module, CMTForPreTraining):
-            init.uniform_(module.masked_audio_embed)
+            init.uniform_(module.cmt.audio_model.masked_spec_embed)  # as HuBERT initialises it
             init.zeros_(module.text_mlm_bias)
             init.normal_(module.codeword_embeddings, std=1.0)
 
@@ -400,7 +409,13 @@ class CMTPreTrainedModel(PreTrainedModel):
             base.text_model.load_state_dict(text_backbone.state_dict())
         if base.audio_model is not None:
             audio_backbone = AutoModel.from_pretrained(audio_model_name_or_path, **(audio_model_kwargs or {}))
-            base.audio_model.load_state_dict(audio_backbone.state_dict())
+            missing, unexpected = base.audio_model.load_state_dict(audio_backbone.state_dict(), strict=False)
+            # CMTForPreTraining adds a mask embedding to a backbone published without SpecAugment
+            if unexpected or set(missing) - {"masked_spec_embed"}:
+                raise RuntimeError(
+                    f"The audio backbone {audio_model_name_or_path!r} does not match: missing {missing}, unexpected "
+                    f"{unexpected}."
+                )
         return model
 
     def freeze_feature_encoder(self):
@@ -496,32 +511,39 @@ class CMTModel(CMTPreTrainedModel):
             )
 
     def embed_audio(
-        self, input_values: torch.Tensor, audio_attention_mask: torch.Tensor | None, spec_augment: bool = True
+        self,
+        input_values: torch.Tensor,
+        audio_attention_mask: torch.Tensor | None,
+        mask_time_indices: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Audio backbone output e_a (batch, frames, d_a) and its frame mask (batch, frames). `spec_augment=False`
-        switches off the backbone's own SpecAugment in training mode (pretraining masks frames itself)."""
-        backbone_kwargs = {}
-        # a backbone built without SpecAugment (mask_time_prob = mask_feature_prob = 0) has nothing to switch off
-        if not spec_augment and getattr(self.audio_model, "masked_spec_embed", None) is not None:
-            num_frames = int(audio_frame_lengths(self.config.audio_config, torch.tensor(input_values.shape[1])))
-            no_mask = torch.zeros(input_values.shape[0], num_frames, dtype=torch.bool, device=input_values.device)
-            backbone_kwargs["mask_time_indices"] = no_mask
+        """Audio backbone output e_a (batch, frames, d_a) and its frame mask (batch, frames).
+
+        `mask_time_indices` (batch, frames), for pretraining: the backbone replaces these frames of its CNN features
+        with its learned mask embedding before its transformer (HuBERT's masking), and applies no SpecAugment of its
+        own (an all-False mask switches it off)."""
+        backbone_kwargs = {} if mask_time_indices is None else {"mask_time_indices": mask_time_indices.bool()}
         # The processor gives float32 audio; a model loaded in bfloat16 / float16 (`dtype=`) takes it in its own dtype,
         # as CLIP casts its pixel values: convolutions do not promote. A no-op under autocast (float32 weights).
         input_values = input_values.to(self.audio_model.dtype)
         audio_states = self.audio_model(
             input_values, attention_mask=audio_attention_mask, **backbone_kwargs
         ).last_hidden_state
-        batch_size, num_frames = audio_states.shape[:2]
-        if audio_attention_mask is None:
-            return audio_states, torch.ones(batch_size, num_frames, dtype=torch.long, device=audio_states.device)
-        frame_lengths = audio_frame_lengths(self.config.audio_config, audio_attention_mask.sum(-1))
-        frame_mask = torch.arange(num_frames, device=audio_states.device)[None, :] < frame_lengths[:, None]
-        return audio_states, frame_mask.long()
+        return audio_states, self.audio_frame_mask(input_values, audio_attention_mask)
 
-    def embed_text(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def audio_frame_mask(self, input_values: torch.Tensor, audio_attention_mask: torch.Tensor | None) -> torch.Tensor:
+        """(batch, frames): 1 on the audio backbone's frames that come from real samples, from the lengths alone."""
+        num_frames = int(audio_frame_lengths(self.config.audio_config, torch.tensor(input_values.shape[1])))
+        if audio_attention_mask is None:
+            return torch.ones(input_values.shape[0], num_frames, dtype=torch.long, device=input_values.device)
+        frame_lengths = audio_frame_lengths(self.config.audio_config, audio_attention_mask.sum(-1))
+        return (torch.arange(num_frames, device=input_values.device)[None, :] < frame_lengths[:, None]).long()
+
+    def embed_text(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Text backbone output e_w (batch, tokens, d_w)."""
-        return self.text_model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        kwargs = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+        return self.text_model(input_ids=input_ids, attention_mask=attention_mask, **kwargs).last_hidden_state
 
     def fuse(
         self,
@@ -566,7 +588,7 @@ class CMTModel(CMTPreTrainedModel):
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
-        **kwargs,
+        token_type_ids: torch.LongTensor | None = None,
     ) -> CMTModelOutput | tuple:
         r"""
         Args:
@@ -575,6 +597,10 @@ class CMTModel(CMTPreTrainedModel):
             input_values (`torch.FloatTensor` of shape `(batch, samples)`): raw mono audio at the feature
                 extractor's rate (16 kHz for HuBERT), normalised as [`CMTProcessor`] does.
             audio_attention_mask (`torch.LongTensor` of shape `(batch, samples)`, *optional*): 1 on real samples.
+            token_type_ids (`torch.LongTensor` of shape `(batch, tokens)`, *optional*): segment ids, for a text
+                backbone that has them (BERT); RoBERTa's tokenizer returns none.
+
+        An unknown keyword argument is a `TypeError` (a misspelled `audio_mask=` would otherwise run on padding).
         """
         output_attentions = output_attentions if output_attentions is not None else self.config.output_attentions
         output_hidden_states = (
@@ -585,7 +611,7 @@ class CMTModel(CMTPreTrainedModel):
         text_states = audio_states = frame_mask = None
         if self.uses_text:
             attention_mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
-            text_states = self.embed_text(input_ids, attention_mask)  # e_w: (batch, tokens, d_w)
+            text_states = self.embed_text(input_ids, attention_mask, token_type_ids)  # e_w: (batch, tokens, d_w)
         if self.uses_audio:
             audio_states, frame_mask = self.embed_audio(
                 input_values, audio_attention_mask
@@ -680,11 +706,11 @@ class CMTForSequenceClassification(CMTPreTrainedModel):
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
-        **kwargs,
+        token_type_ids: torch.LongTensor | None = None,
     ) -> CMTSequenceClassifierOutput | tuple:
         r"""
         Args:
-            input_ids, attention_mask, input_values, audio_attention_mask: as in [`CMTModel`].
+            input_ids, attention_mask, input_values, audio_attention_mask, token_type_ids: as in [`CMTModel`].
             labels (`torch.Tensor` of shape `(batch,)`, *optional*): class ids (classification) or scores
                 (regression, e.g. CMU-MOSEI sentiment in [-3, 3]).
         """
@@ -697,6 +723,7 @@ class CMTForSequenceClassification(CMTPreTrainedModel):
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
             return_dict=True,
+            token_type_ids=token_type_ids,
         )
         logits = self.classifier(self.dropout(outputs.fused_output))  # (batch, num_labels)
         ortho_loss = None
@@ -738,6 +765,7 @@ class CMTForSequenceRegression(CMTForSequenceClassification):
             )
         if config.problem_type not in (None, "regression"):
             raise ValueError(f"CMTForSequenceRegression needs problem_type='regression', got {config.problem_type!r}.")
+        config = copy.deepcopy(config)  # the caller's config stays as it was
         config.num_labels, config.problem_type = 1, "regression"
         super().__init__(config)
 
@@ -748,10 +776,16 @@ class CMTForPreTraining(CMTPreTrainedModel):
     - Text MLM: the text stream reads the backbone output of the *masked* tokens and cross-attends to the unmasked
       audio embeddings e_a; a linear output layer (sharing its weight with the input word embeddings, as RoBERTa's
       LM head does) predicts the masked tokens; L_w is their cross-entropy.
-    - Audio MLM: masked frames of e_a are replaced by a learned vector; the audio stream cross-attends to the
-      embeddings of the *unmasked* tokens (the text backbone runs a second time on them, recovered from `input_ids`
-      and `labels`); a projection of each output frame is scored against the codeword embeddings by cosine similarity
-      divided by `logit_temperature`, as HuBERT does; L_a is the cross-entropy on the masked frames.
+    - Audio MLM: the masked frames are masked at the audio backbone's *input*, as text tokens are at RoBERTa's: HuBERT
+      replaces their CNN features by its learned mask embedding (`masked_spec_embed`, HuBERT's own pretraining
+      masking) before its transformer, so no unmasked frame carries the masked audio into the prediction ("forces the
+      model to learn the masked audio frames based on global audio information rather than the local information from
+      the neighbouring audio frames"). The audio stream reads that output and cross-attends to the embeddings of the
+      *unmasked* tokens (the text backbone runs a second time on them, recovered from `input_ids` and `labels`); a
+      projection of each output frame is scored against the codeword embeddings by cosine similarity divided by
+      `logit_temperature`, as HuBERT does; L_a is the cross-entropy on the masked frames.
+    - Mirrored, the text stream's keys and values are e_a of the *unmasked* audio: the audio backbone runs a second
+      time, without the mask (with gradients unless `config.audio_context_gradients=False`).
     - L_tot = L_a + L_w.
 
     The masks come from [`DataCollatorForCMTPretraining`]. The codeword embeddings can start from k-means centroids
@@ -764,12 +798,37 @@ class CMTForPreTraining(CMTPreTrainedModel):
         super().__init__(config)
         audio_dim = config.audio_config.hidden_size
         self.cmt = CMTModel(config)
-        self.masked_audio_embed = nn.Parameter(torch.empty(audio_dim))
+        audio_model = self.cmt.audio_model
+        if not getattr(audio_model.config, "apply_spec_augment", True):
+            raise ValueError(
+                "Cross-modal audio MLM masks frames through the audio backbone's `mask_time_indices`, which "
+                "`audio_config.apply_spec_augment=False` switches off: set it to True (SpecAugment during fine-tuning "
+                "still follows `audio_config.mask_time_prob`)."
+            )
+        if getattr(audio_model, "masked_spec_embed", None) is None:
+            # HuBERT creates its mask embedding only when it does SpecAugment (mask_time_prob > 0)
+            audio_model.masked_spec_embed = nn.Parameter(torch.empty(audio_dim))
         self.text_mlm_bias = nn.Parameter(torch.zeros(config.text_config.vocab_size))
         self.audio_projection = nn.Linear(audio_dim, config.codeword_dim)
         self.codeword_embeddings = nn.Parameter(torch.empty(config.num_codewords, config.codeword_dim))
         self.register_buffer("codebook", torch.zeros(config.num_codewords, config.codeword_dim))
         self.post_init()
+
+    # checkpoints from before the mask moved to the backbone's input carry the post-backbone mask vector
+    _keys_to_ignore_on_load_unexpected = [r"^masked_audio_embed$"]
+
+    def resize_token_embeddings(self, new_num_tokens=None, pad_to_multiple_of=None, mean_resizing=True) -> nn.Embedding:
+        """[`~transformers.PreTrainedModel.resize_token_embeddings`], and the MLM output bias with it (the output
+        layer's weight is the input word embeddings themselves, so it follows)."""
+        embeddings = super().resize_token_embeddings(new_num_tokens, pad_to_multiple_of, mean_resizing)
+        old_bias = self.text_mlm_bias
+        new_size = embeddings.weight.shape[0]
+        if old_bias.shape[0] != new_size:
+            new_bias = torch.zeros(new_size, dtype=old_bias.dtype, device=old_bias.device)
+            kept = min(new_size, old_bias.shape[0])
+            new_bias[:kept] = old_bias.detach()[:kept]
+            self.text_mlm_bias = nn.Parameter(new_bias, requires_grad=old_bias.requires_grad)
+        return embeddings
 
     @torch.no_grad()
     def set_codebook(self, centroids: torch.Tensor):
@@ -816,8 +875,10 @@ class CMTForPreTraining(CMTPreTrainedModel):
         labels: torch.LongTensor | None = None,
         audio_labels: torch.LongTensor | None = None,
         mask_time_indices: torch.BoolTensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
-        **kwargs,
+        token_type_ids: torch.LongTensor | None = None,
     ) -> CMTForPreTrainingOutput | tuple:
         r"""
         Args:
@@ -828,29 +889,35 @@ class CMTForPreTraining(CMTPreTrainedModel):
             audio_labels (`torch.LongTensor` of shape `(batch, frames)`, *optional*): one codeword id per backbone
                 frame, -100 on padding.
             mask_time_indices (`torch.BoolTensor` of shape `(batch, frames)`, *optional*): the masked audio frames.
+            output_attentions, output_hidden_states, token_type_ids: as in [`CMTModel`].
         """
+        output_attentions = output_attentions if output_attentions is not None else self.config.output_attentions
+        output_hidden_states = (
+            output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
+        )
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         cmt = self.cmt
         cmt._check_inputs(input_ids, attention_mask, input_values, audio_attention_mask)
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-
-        audio_context, frame_mask = cmt.embed_audio(input_values, audio_attention_mask, spec_augment=False)
+        batch_size = input_ids.shape[0]
+        frame_mask = cmt.audio_frame_mask(input_values, audio_attention_mask)
         self._check_pretraining_inputs(labels, input_ids, audio_labels, mask_time_indices, frame_mask)
+
         text_masked = labels is not None and bool((labels != -100).any())
         if text_masked:
             # e_w of the masked tokens (the text stream's input) and of the unmasked ones (the audio stream's keys and
             # values), in one backbone call over both batches: one embedding gradient instead of two dense ones, and
             # matmuls twice as tall
             unmasked_ids = torch.where(labels != -100, labels, input_ids)
-            both = cmt.embed_text(torch.cat([input_ids, unmasked_ids]), attention_mask.repeat(2, 1))
-            text_states, text_context = both.split(input_ids.shape[0])
+            token_types = None if token_type_ids is None else token_type_ids.repeat(2, 1)
+            both = cmt.embed_text(torch.cat([input_ids, unmasked_ids]), attention_mask.repeat(2, 1), token_types)
+            text_states, text_context = both.split(batch_size)
         else:
-            text_states = text_context = cmt.embed_text(input_ids, attention_mask)
-        audio_states = audio_context
-        if mask_time_indices is not None:  # masked frames -> the learned vector
-            mask = mask_time_indices.bool().unsqueeze(-1)
-            audio_states = torch.where(mask, self.masked_audio_embed.to(audio_context.dtype), audio_context)
+            text_states = text_context = cmt.embed_text(input_ids, attention_mask, token_type_ids)
+        audio_states, audio_context = self._embed_masked_and_unmasked_audio(
+            input_values, audio_attention_mask, mask_time_indices, frame_mask
+        )
         encoded = cmt.encoder(
             text_states,
             audio_states,
@@ -858,6 +925,8 @@ class CMTForPreTraining(CMTPreTrainedModel):
             frame_mask,
             text_context=text_context,
             audio_context=audio_context,
+            output_hidden_states=output_hidden_states,
+            output_attentions=output_attentions,
         )
 
         text_logits = text_loss = audio_logits = audio_loss = None
@@ -887,8 +956,33 @@ class CMTForPreTraining(CMTPreTrainedModel):
             text_last_hidden_state=encoded["text_last_hidden_state"],
             audio_last_hidden_state=encoded["audio_last_hidden_state"],
             audio_frame_mask=frame_mask,
+            text_hidden_states=encoded["text_hidden_states"],
+            audio_hidden_states=encoded["audio_hidden_states"],
+            text_attentions=encoded["text_attentions"],
+            audio_attentions=encoded["audio_attentions"],
+            text_cross_attentions=encoded["text_cross_attentions"],
+            audio_cross_attentions=encoded["audio_cross_attentions"],
         )
         return output if return_dict else output.to_tuple()
+
+    def _embed_masked_and_unmasked_audio(self, input_values, audio_attention_mask, mask_time_indices, frame_mask):
+        """e_a with the masked frames masked at the backbone's input (the audio stream's input h_a^[0]) and e_a of the
+        unmasked audio (the text stream's keys and values). Without a mask both are one unmasked pass; the backbone's
+        own SpecAugment stays off either way (pretraining masks frames itself)."""
+        embed_audio = self.cmt.embed_audio
+        no_mask = torch.zeros_like(frame_mask, dtype=torch.bool)
+        if mask_time_indices is None:
+            audio_states = embed_audio(input_values, audio_attention_mask, no_mask)[0]
+            return audio_states, audio_states
+        if not self.config.audio_context_gradients:
+            audio_states = embed_audio(input_values, audio_attention_mask, mask_time_indices)[0]
+            with torch.no_grad():
+                audio_context = embed_audio(input_values, audio_attention_mask, no_mask)[0]
+            return audio_states, audio_context
+        # both passes in one backbone call, as the text side does: matmuls twice as tall
+        both_masks = None if audio_attention_mask is None else audio_attention_mask.repeat(2, 1)
+        both = embed_audio(input_values.repeat(2, 1), both_masks, torch.cat([mask_time_indices.bool(), no_mask]))[0]
+        return both.split(input_values.shape[0])
 
 
 __all__ = [

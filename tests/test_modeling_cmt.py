@@ -186,6 +186,13 @@ def test_regression_head(tester):
     assert torch.allclose(out.loss, torch.nn.functional.mse_loss(out.logits.squeeze(-1), scores))
 
 
+def test_regression_leaves_the_callers_config_alone(tester):
+    config = tester.get_config(ortho_loss_weight=0.0)  # num_labels=4, problem_type None
+    model = CMTForSequenceRegression(config)
+    assert (config.num_labels, config.problem_type) == (4, None)
+    assert (model.config.num_labels, model.config.problem_type) == (1, "regression")
+
+
 def test_regression_refuses_a_classification_config(tester):
     config = tester.get_config(id2label={0: "angry", 1: "happy", 2: "neutral", 3: "sad"})
     with pytest.raises(ValueError, match="classification checkpoint"):
@@ -368,6 +375,35 @@ def test_bert_text_backbone_of_another_width(tester):
     out.loss.backward()
     with pytest.raises(ValueError, match="ortho_loss_weight=0"):
         CMTForSequenceClassification(tester.get_config(text_config=text_config, num_cross_attention_heads=2))
+
+
+def test_token_type_ids_reach_a_bert_text_backbone(tester):
+    """A BERT tokenizer returns `token_type_ids`; the processor passes them and the model hands them to BERT."""
+    text_config = BertConfig(
+        vocab_size=99,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=20,
+        type_vocab_size=2,
+    )
+    model = CMTModel(tester.get_config(text_config=text_config)).eval()
+    inputs = tester.prepare_inputs()
+    segments = torch.zeros_like(inputs["input_ids"])
+    segments[:, 4:] = 1
+    with torch.no_grad():
+        plain, with_segments = model(**inputs), model(**inputs, token_type_ids=segments)
+    assert not torch.allclose(plain.text_last_hidden_state, with_segments.text_last_hidden_state)
+
+
+@pytest.mark.parametrize("model_class", [CMTModel, CMTForSequenceClassification, CMTForSequenceRegression])
+def test_unknown_keyword_arguments_are_refused(tester, model_class):
+    """A misspelled `audio_mask=` would train on padding without a word: it is a TypeError naming it."""
+    config = tester.get_config(num_labels=1) if model_class is CMTForSequenceRegression else tester.get_config()
+    model = model_class(config).eval()
+    inputs = tester.prepare_inputs()
+    with pytest.raises(TypeError, match="audio_mask"):
+        model(**inputs, audio_mask=inputs["audio_attention_mask"])
 
 
 # --- bad input ----------------------------------------------------------------------------------------------------

@@ -86,6 +86,9 @@ def test_each_stream_cross_attends_to_the_unmasked_other_modality(config):
     with torch.no_grad():
         model(**batch)
         unmasked_audio, _ = model.cmt.embed_audio(batch["input_values"], batch["audio_attention_mask"])
+        masked_audio, _ = model.cmt.embed_audio(
+            batch["input_values"], batch["audio_attention_mask"], batch["mask_time_indices"]
+        )
         unmasked_text = model.cmt.embed_text(original_ids, batch["attention_mask"])
         masked_text = model.cmt.embed_text(batch["input_ids"], batch["attention_mask"])
     for hook in hooks:
@@ -93,10 +96,9 @@ def test_each_stream_cross_attends_to_the_unmasked_other_modality(config):
     torch.testing.assert_close(seen["text_cross"][1], unmasked_audio)  # text stream keys/values: unmasked e_a
     torch.testing.assert_close(seen["audio_cross"][1], unmasked_text)  # audio stream keys/values: unmasked e_w
     torch.testing.assert_close(seen["text_input"][0], masked_text)  # text stream input: e_w of the masked tokens
-    audio_input = seen["audio_input"][0]
-    frames = batch["mask_time_indices"]
-    assert torch.equal(audio_input[frames], model.masked_audio_embed.expand(int(frames.sum()), -1))
-    torch.testing.assert_close(audio_input[~frames], unmasked_audio[~frames])
+    # audio stream input: e_a of the audio masked at the backbone's input (HuBERT's mask embedding over its CNN features)
+    torch.testing.assert_close(seen["audio_input"][0], masked_audio)
+    assert not torch.allclose(masked_audio, unmasked_audio, atol=1e-3)
 
 
 def test_backward_and_codebook(config, tmp_path):
@@ -107,11 +109,9 @@ def test_backward_and_codebook(config, tmp_path):
     assert torch.equal(model.codeword_embeddings.detach(), centroids) and torch.equal(model.codebook, centroids)
     batch, _ = pretraining_batch(config)
     model(**batch).loss.backward()
-    # HuBERT's own SpecAugment embedding stays unused: pretraining masks frames with `masked_audio_embed` instead
+    # every parameter learns, HuBERT's mask embedding (which masks the pretraining frames) included
     no_grad = [
-        name
-        for name, p in model.named_parameters()
-        if p.requires_grad and (p.grad is None or not p.grad.any()) and "masked_spec_embed" not in name
+        name for name, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.any())
     ]
     assert no_grad == []
     model.save_pretrained(tmp_path)
@@ -148,9 +148,101 @@ def test_bad_pretraining_inputs(config):
 
 
 def test_backbone_without_spec_augment(config):
-    """A HuBERT built with mask_time_prob = mask_feature_prob = 0 has no masked_spec_embed to switch off."""
+    """HuBERT built with mask_time_prob = mask_feature_prob = 0 has no mask embedding: pretraining gives it one, which
+    learns; with `apply_spec_augment=False` the backbone would ignore the mask, which is refused."""
     config.audio_config.mask_time_prob = 0.0
     model = CMTForPreTraining(config).train()
-    assert getattr(model.cmt.audio_model, "masked_spec_embed", None) is None
     batch, _ = pretraining_batch(config)
-    assert torch.isfinite(model(**batch).loss)
+    loss = model(**batch).loss
+    loss.backward()
+    assert torch.isfinite(loss) and model.cmt.audio_model.masked_spec_embed.grad.any()
+    config.audio_config.apply_spec_augment = False
+    with pytest.raises(ValueError, match="apply_spec_augment=False"):
+        CMTForPreTraining(config)
+
+
+def _masked_span_samples(config, batch):
+    """The audio samples that only masked frames see: inside the masked span of frames 10-29, outside the receptive
+    field of every unmasked frame (tiny conv stack: frame t reads samples [10 t, 10 t + 20))."""
+    frames = batch["mask_time_indices"][0].nonzero().flatten()
+    assert frames.tolist() == list(range(10, 30))
+    return slice(10 * 9 + 20, 10 * 30)  # after frame 9's field ends, before frame 30's starts
+
+
+@pytest.mark.parametrize("audio_context_gradients", [True, False])
+def test_audio_mlm_does_not_leak_the_masked_audio(config, audio_context_gradients):
+    """§3.2.2: the masked frames are predicted from the rest of the audio and the text, not from the masked audio.
+    Changing only samples that no unmasked frame sees leaves the audio logits and loss unchanged; the text MLM, whose
+    keys and values are the unmasked audio, does see them."""
+    config.audio_context_gradients = audio_context_gradients
+    torch.manual_seed(0)
+    model = CMTForPreTraining(config).eval()
+    batch, _ = pretraining_batch(config)
+    inside = _masked_span_samples(config, batch)
+    changed = {**batch, "input_values": batch["input_values"].clone()}
+    changed["input_values"][:, inside] = torch.randn_like(changed["input_values"][:, inside]) * 3
+    with torch.no_grad():
+        reference, other = model(**batch), model(**changed)
+    torch.testing.assert_close(other.audio_logits, reference.audio_logits, atol=1e-6, rtol=0)
+    torch.testing.assert_close(other.audio_mlm_loss, reference.audio_mlm_loss, atol=1e-6, rtol=0)
+    assert not torch.allclose(other.text_logits, reference.text_logits, atol=1e-6)
+
+
+def test_text_mlm_does_not_leak_the_masked_tokens(config):
+    """The mirror: the masked tokens' ids reach neither the text logits nor the text loss (labels hold them)."""
+    torch.manual_seed(0)
+    model = CMTForPreTraining(config).eval()
+    batch, original_ids = pretraining_batch(config)
+    with torch.no_grad():
+        reference = model(**batch)
+        replaced = batch["input_ids"].clone()
+        replaced[batch["labels"] != -100] = 7  # another id than <mask> in the same places
+        other = model(**{**batch, "input_ids": replaced})
+        unchanged = model(**{**batch, "input_ids": batch["input_ids"].clone()})
+    torch.testing.assert_close(unchanged.text_logits, reference.text_logits, atol=1e-6, rtol=0)
+    assert not torch.allclose(other.text_logits, reference.text_logits)  # the input at masked positions matters
+    # ... but the original tokens never enter the text stream: only the audio stream's keys and values see them
+    assert torch.equal(batch["input_ids"][batch["labels"] != -100], torch.full_like(original_ids[:, 2:5], 4).flatten())
+
+
+def test_unmasked_audio_pass_carries_gradients_unless_asked(config):
+    """`audio_context_gradients`: whether the text MLM trains the audio backbone through the unmasked audio pass."""
+    batch, _ = pretraining_batch(config)
+    grads = {}
+    for setting in (True, False):
+        config.audio_context_gradients = setting
+        torch.manual_seed(0)
+        model = CMTForPreTraining(config).train()
+        model.config.hidden_dropout_prob = 0.0
+        text_only = model(**{k: v for k, v in batch.items() if k != "audio_labels"})
+        text_only.text_mlm_loss.backward()
+        grads[setting] = model.cmt.audio_model.encoder.layers[0].attention.q_proj.weight.grad
+    assert grads[True] is not None and grads[True].abs().sum() > 0
+    assert grads[False] is None or grads[False].abs().sum() == 0
+
+
+def test_pretraining_outputs_hidden_states_and_attentions(config):
+    model = CMTForPreTraining(config).eval()
+    batch, _ = pretraining_batch(config)
+    out = model(**batch, output_hidden_states=True, output_attentions=True)
+    layers = config.num_cross_layers
+    assert len(out.text_hidden_states) == len(out.audio_hidden_states) == layers + 1
+    assert len(out.text_attentions) == len(out.audio_cross_attentions) == layers
+    assert model(**batch).text_hidden_states is None
+
+
+def test_resize_token_embeddings_resizes_the_mlm_head(config):
+    torch.manual_seed(0)
+    model = CMTForPreTraining(config).eval()
+    batch, _ = pretraining_batch(config)
+    model.resize_token_embeddings(config.text_config.vocab_size + 5)
+    assert model.text_mlm_bias.shape == (104,) and model.config.text_config.vocab_size == 104
+    out = model(**batch)
+    assert out.text_logits.shape[-1] == 104 and torch.isfinite(out.loss)
+
+
+def test_unknown_keyword_arguments_are_refused(config):
+    model = CMTForPreTraining(config).eval()
+    batch, _ = pretraining_batch(config)
+    with pytest.raises(TypeError, match="audio_mask"):
+        model(**batch, audio_mask=batch["audio_attention_mask"])
