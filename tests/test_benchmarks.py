@@ -1,9 +1,9 @@
 # Copyright 2026 The cmt authors. Licensed under the Apache License, Version 2.0.
-"""Smoke test of `benchmarks/run_benchmarks.py`, run as a user types it on the tiny size, and unit tests of its FLOP
-formulas and of section 6 (GPU bf16 throughput and MFU), whose measuring code runs here on the CPU at the tiny size
-under CPU autocast. No timing is asserted: only that every section is measured, written and consistent."""
+"""Tests of `benchmarks/`: the FLOP formulas and counter against hand-computed counts, small and at the committed
+base-size shapes; the Markdown report rendered from the stored `results/latest.json`; the pure helpers and the command
+line; section 6 (GPU bf16 throughput and MFU), whose measuring code runs here on the CPU at the tiny size under CPU
+autocast; and one smoke run of the driver, as a user types it, at the tiny size. No timing is asserted."""
 
-import importlib.util
 import json
 import os
 import statistics
@@ -17,7 +17,29 @@ from torch.utils.flop_counter import FlopCounterMode
 
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = REPO_ROOT / "benchmarks" / "run_benchmarks.py"
+BENCHMARKS = REPO_ROOT / "benchmarks"
+SCRIPT = BENCHMARKS / "run_benchmarks.py"
+sys.path.insert(0, str(BENCHMARKS))  # the driver's sibling modules, imported as the script imports them
+
+import arguments  # noqa: E402
+import bench_gpu  # noqa: E402
+import bench_memory  # noqa: E402
+import bench_training  # noqa: E402
+import common  # noqa: E402
+import flops  # noqa: E402
+import report  # noqa: E402
+import run_benchmarks  # noqa: E402
+from bench_inference import padding_share  # noqa: E402
+from transformers import (  # noqa: E402
+    HubertConfig,
+    HubertForSequenceClassification,
+    RobertaConfig,
+    RobertaForSequenceClassification,
+)
+
+
+STORED = json.loads((BENCHMARKS / "results" / "latest.json").read_text(encoding="utf-8"))
+STORED_MARKDOWN = (BENCHMARKS / "results" / "latest.md").read_text(encoding="utf-8")
 HEADINGS = (
     "## Targets",
     "## 1. Fine-tuning",
@@ -29,16 +51,559 @@ HEADINGS = (
 )
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location("run_benchmarks", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One intra-op thread, as the driver pins by default: on a shared 2-core machine a second thread stalls at
+    every OpenMP barrier and turned the tiny section-6 run from 3 s into 30 s."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# FLOP formulas and counter, on small shapes
+
+
+def test_conv_backward_formula_counts_one_forward_per_requested_gradient():
+    # aten.convolution_backward(grad_output, input, weight, bias_sizes, stride, padding, dilation, transposed,
+    # output_padding, groups, output_mask): 16 -> 16 channels in 4 groups, kernel 8, 50 -> 51 positions
+    def count(transposed, mask):
+        shapes = ((2, 16, 51), (2, 16, 50), (16, 4, 8))
+        return flops._conv_backward_flop(*shapes, [16], [1], [4], [1], transposed, [0], 4, mask)
+
+    forward = 2 * (2 * 16 * 51) * (4 * 8)  # every output position: 4 input channels x 8 taps, a multiply and an add
+    assert count(False, [True, True, False]) == 2 * forward == 208896
+    assert count(False, [False, True, True]) == count(False, [True, False, False]) == forward
+    assert count(False, [False, False, True]) == 0  # the bias gradient is a sum, not counted
+    assert count(True, [True, True, False]) == 2 * (2 * (2 * 16 * 50) * (4 * 8))  # transposed: the input's positions
+
+
+def test_grouped_convolution_backward_flops():
+    """Each requested gradient of a convolution costs one forward, grouped or not (torch's own formula counts the
+    weight gradient of a grouped convolution once per group)."""
+    conv = torch.nn.Conv1d(16, 16, kernel_size=8, padding=4, groups=4)
+    inputs = torch.randn(2, 16, 50, requires_grad=True)
+    with FlopCounterMode(display=False, custom_mapping=flops.FLOP_FORMULAS) as counter:
+        output = conv(inputs)
+        forward = counter.get_total_flops()
+        output.sum().backward()
+    assert forward == 2 * output.numel() * (16 // 4) * 8
+    assert counter.get_total_flops() == 3 * forward  # forward + input gradient + weight gradient
+
+
+def test_cpu_attention_formulas():
+    # batch 2, 4 heads, 7 queries, 11 keys, head widths 8 (query/key) and 6 (value)
+    query, key, value = (2, 4, 7, 8), (2, 4, 11, 8), (2, 4, 11, 6)
+    assert flops._cpu_attention_flop(query, key, value) == 2 * 2 * 4 * 7 * 11 * (8 + 6) == 17248
+    # scores recomputed, dP, dV, dQ, dK
+    assert flops._cpu_attention_backward_flop((2, 4, 7, 6), query, key, value) == 2 * 2 * 4 * 7 * 11 * (24 + 12)
+
+
+def test_cpu_flash_attention_counted_like_eager():
+    """sdpa's CPU flash kernel (eval mode) is counted as the eager attention's two matmuls."""
+    query, key, value = torch.randn(2, 4, 7, 8), torch.randn(2, 4, 11, 8), torch.randn(2, 4, 11, 8)
+    mask = torch.zeros(2, 1, 7, 11)
+    with FlopCounterMode(display=False, custom_mapping=flops.FLOP_FORMULAS) as fused:
+        torch.nn.functional.scaled_dot_product_attention(query, key, value, attn_mask=mask)
+    with FlopCounterMode(display=False) as eager:
+        torch.softmax(query @ key.transpose(-1, -2) / 8**0.5 + mask, -1) @ value
+    counted_ops = {str(op) for op in fused.get_flop_counts()["Global"]}
+    assert counted_ops == {"aten._scaled_dot_product_flash_attention_for_cpu"}
+    assert fused.get_total_flops() == eager.get_total_flops() == 2 * 2 * (2 * 4 * 7 * 11 * 8)
+
+
+def test_cpu_flash_attention_backward_counted():
+    query, key, value = (torch.randn(2, 4, length, 8, requires_grad=True) for length in (7, 11, 11))
+    with FlopCounterMode(display=False, custom_mapping=flops.FLOP_FORMULAS) as counter:
+        torch.nn.functional.scaled_dot_product_attention(query, key, value).sum().backward()
+    counts = {str(op): count for op, count in counter.get_flop_counts()["Global"].items()}
+    assert counts == {
+        "aten._scaled_dot_product_flash_attention_for_cpu": 2 * 2 * 4 * 7 * 11 * 16,
+        "aten._scaled_dot_product_flash_attention_for_cpu_backward": 2 * 2 * 4 * 7 * 11 * 40,
+    }
+
+
+def test_count_flops_splits_the_forward_by_module():
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4))
+    inputs = torch.randn(5, 8)
+    first, second = 2 * 5 * 8 * 16, 2 * 5 * 16 * 4
+
+    def step(mark):
+        loss = model(inputs).sum()
+        mark()  # before backward: forward FLOPs only
+        loss.backward()
+
+    total, forward_by_module = flops.count_flops(step)
+    # backward: input and weight gradients of the second layer, the weight gradient alone of the first
+    assert total == first + second + 2 * second + first
+    assert forward_by_module["Sequential"] == forward_by_module["Global"] == first + second
+    assert flops.module_flops(forward_by_module, ".0") == first
+    assert flops.module_flops(forward_by_module, ".2") == second
+    assert flops.module_flops(forward_by_module, ".1") == 0  # ReLU: elementwise, not counted
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# FLOP arithmetic at the committed base-size shapes: closed forms of the backbones, the counter on meta-device models,
+# and the figures of results/latest.json (which README.md cites)
+
+
+def linear(rows: int, inputs: int, outputs: int) -> int:
+    return 2 * rows * inputs * outputs
+
+
+def attention(batch: int, q_len: int, kv_len: int, width: int) -> int:
+    # QK^T and PV over all heads: two (q_len x kv_len x width) products
+    return 2 * 2 * batch * q_len * kv_len * width
+
+
+def encoder_layer(batch: int, length: int, width: int, ffn: int) -> int:
+    """A RoBERTa or HuBERT layer: Q, K, V and output projections, self-attention, FFN."""
+    rows = batch * length
+    return 4 * linear(rows, width, width) + attention(batch, length, length, width) + 2 * linear(rows, width, ffn)
+
+
+def cross_modal_layer(batch: int, length: int, other_length: int, width: int, ffn: int) -> int:
+    """A CMT block: self-attention, cross-attention whose keys and values come from the other modality, FFN."""
+    rows = batch * length
+    self_attention = 4 * linear(rows, width, width) + attention(batch, length, length, width)
+    cross_attention = 2 * linear(rows, width, width) + 2 * linear(batch * other_length, width, width)
+    cross_attention += attention(batch, length, other_length, width)
+    return self_attention + cross_attention + 2 * linear(rows, width, ffn)
+
+
+def conv_feature_encoder(batch: int, samples: int, audio_config) -> tuple[int, int]:
+    """FLOPs of HuBERT's convolution stack and the number of frames it outputs."""
+    total, length, channels = 0, samples, 1
+    for dim, kernel, stride in zip(audio_config.conv_dim, audio_config.conv_kernel, audio_config.conv_stride):
+        length = (length - kernel) // stride + 1
+        total += 2 * batch * length * dim * channels * kernel
+        channels = dim
+    return total, length
+
+
+def hubert_backbone(batch: int, samples: int, audio_config) -> int:
+    conv, frames = conv_feature_encoder(batch, samples, audio_config)
+    width, kernel = audio_config.hidden_size, audio_config.num_conv_pos_embeddings
+    # the grouped positional convolution, padded by kernel // 2 on each side
+    positions = frames + 2 * (kernel // 2) - kernel + 1
+    positional = 2 * batch * positions * width * (width // audio_config.num_conv_pos_embedding_groups) * kernel
+    layer = encoder_layer(batch, frames, width, audio_config.intermediate_size)
+    projection = linear(batch * frames, audio_config.conv_dim[-1], width)
+    return conv + projection + positional + audio_config.num_hidden_layers * layer
+
+
+def roberta_backbone(batch: int, tokens: int, text_config) -> int:
+    layer = encoder_layer(batch, tokens, text_config.hidden_size, text_config.intermediate_size)
+    return text_config.num_hidden_layers * layer
+
+
+def hubert_classifier(batch: int, samples: int, audio_config) -> int:
+    # HubertForSequenceClassification projects every frame, then classifies the mean-pooled vector
+    frames = conv_feature_encoder(batch, samples, audio_config)[1]
+    projector = linear(batch * frames, audio_config.hidden_size, audio_config.classifier_proj_size)
+    return (
+        hubert_backbone(batch, samples, audio_config)
+        + projector
+        + linear(batch, audio_config.classifier_proj_size, common.NUM_LABELS)
+    )
+
+
+def roberta_classifier(batch: int, tokens: int, text_config) -> int:
+    # RobertaClassificationHead: dense + out_proj on the <s> token
+    width = text_config.hidden_size
+    head = linear(batch, width, width) + linear(batch, width, common.NUM_LABELS)
+    return roberta_backbone(batch, tokens, text_config) + head
+
+
+def cross_modal_encoder(batch: int, tokens: int, frames: int, config) -> int:
+    text_width, audio_width = config.text_config.hidden_size, config.audio_config.hidden_size
+    text_stream = cross_modal_layer(batch, tokens, frames, text_width, config.cross_intermediate_size)
+    audio_stream = cross_modal_layer(batch, frames, tokens, audio_width, config.cross_intermediate_size)
+    return config.num_cross_layers * (text_stream + audio_stream)
 
 
 @pytest.fixture(scope="module")
-def bench():
-    return load_script()
+def base_config():
+    return common.cmt_config(common.SIZES["base"], 500)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return common.build_tokenizer(10**9)
+
+
+def test_stored_setup_is_the_base_preset(base_config):
+    setup = STORED["setup"]
+    assert setup["size"] == "base" and setup["arguments"]["inference_batch_size"] == STORED["inference"]["batch_size"]
+    assert (setup["cross_layers"], setup["cross_intermediate_size"]) == (
+        base_config.num_cross_layers,
+        base_config.cross_intermediate_size,
+    )
+    assert setup["audio_samples"] == setup["audio_seconds"] * common.SAMPLING_RATE
+    _, frames = conv_feature_encoder(1, setup["audio_samples"], base_config.audio_config)
+    assert setup["audio_frames"] == frames == 199
+
+
+def test_first_inference_batch_has_the_nominal_shape(tokenizer):
+    """The closed forms below take the first inference batch at the nominal lengths: the first of every four
+    utterances has them (`build_utterances`), and the batch is padded to its longest."""
+    setup, batch_size = STORED["setup"], STORED["inference"]["batch_size"]
+    seed = setup["arguments"]["seed"] + 1  # the inference utterances' seed
+    utterances = common.build_utterances(tokenizer, batch_size, setup["audio_seconds"], setup["text_tokens"], seed)
+    assert max(u["audio"].size for u in utterances) == setup["audio_samples"]
+    assert max(len(tokenizer(u["text"])["input_ids"]) for u in utterances) == setup["text_tokens"]
+
+
+def test_closed_forms_match_the_counter(base_config):
+    """HuBERT-base and RoBERTa-base classifiers built on the meta device (no memory, no compute) and counted as section
+    4 counts them: the closed forms above are exact. Padding masks are left out: they change no matmul's shape."""
+    setup, batch = STORED["setup"], STORED["inference"]["batch_size"]
+    with torch.device("meta"):
+        text_config = RobertaConfig(**{**base_config.text_config.to_dict(), "num_labels": common.NUM_LABELS})
+        audio_config = HubertConfig(**{**base_config.audio_config.to_dict(), "num_labels": common.NUM_LABELS})
+        text_model = RobertaForSequenceClassification(text_config).eval()
+        audio_model = HubertForSequenceClassification(audio_config).eval()
+        input_values = torch.zeros(batch, setup["audio_samples"])
+        input_ids = torch.zeros(batch, setup["text_tokens"], dtype=torch.long)
+    with torch.no_grad():
+        audio_flops, audio_by_module = flops.count_flops(lambda mark: (audio_model(input_values=input_values), mark()))
+        text_flops, _ = flops.count_flops(lambda mark: text_model(input_ids=input_ids))
+    assert audio_flops == hubert_classifier(batch, setup["audio_samples"], audio_config)
+    conv, _ = conv_feature_encoder(batch, setup["audio_samples"], audio_config)
+    assert flops.module_flops(audio_by_module, ".feature_extractor") == conv
+    assert text_flops == roberta_classifier(batch, setup["text_tokens"], text_config)
+    assert (audio_flops, text_flops) == (
+        STORED["inference"]["forward_flops_first_batch"]["hubert"],
+        STORED["inference"]["forward_flops_first_batch"]["roberta"],
+    )
+
+
+def test_stored_inference_flops(base_config):
+    setup, inference = STORED["setup"], STORED["inference"]
+    batch, samples, tokens, frames = (
+        inference["batch_size"],
+        setup["audio_samples"],
+        setup["text_tokens"],
+        setup["audio_frames"],
+    )
+    text_config, audio_config = base_config.text_config, base_config.audio_config
+    hubert = hubert_classifier(batch, samples, audio_config)
+    roberta = roberta_classifier(batch, tokens, text_config)
+    fused = text_config.hidden_size + audio_config.hidden_size  # h_fuse: pooled audio ⊕ <s> of the text stream
+    cmt = hubert_backbone(batch, samples, audio_config) + roberta_backbone(batch, tokens, text_config)
+    cmt += cross_modal_encoder(batch, tokens, frames, base_config) + linear(batch, fused, common.NUM_LABELS)
+    assert inference["forward_flops_first_batch"] == {"cmt": cmt, "hubert": hubert, "roberta": roberta}
+    assert inference["flop_bound_vs_transformers"] == pytest.approx((hubert + roberta) / cmt)
+    # the figures README.md cites, as the report prints them
+    assert (f"{cmt / 1e9:.1f}", f"{hubert / 1e9:.1f}", f"{roberta / 1e9:.1f}") == ("571.6", "456.1", "43.8")
+    assert f"{(hubert + roberta) / cmt:.3f}" == "0.874"
+    readme = " ".join((REPO_ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert f"{cmt / 1e9:.1f} GFLOP per batch of {batch} against {hubert / 1e9:.1f} + {roberta / 1e9:.1f}" in readme
+    assert f"FLOPs allow {(hubert + roberta) / cmt:.3f}x" in readme
+
+
+def test_stored_training_flops(base_config):
+    """Every counted op's backward costs two forwards (input and weight gradients; HuBERT's feature encoder makes its
+    waveform require a gradient, so even the first convolution computes both): each step is 3x its forward."""
+    setup, fine, pre = STORED["setup"], STORED["fine_tuning"], STORED["pretraining"]
+    batch, samples, tokens, frames = (
+        setup["batch_size"],
+        setup["audio_samples"],
+        setup["text_tokens"],
+        setup["audio_frames"],
+    )
+    text_config, audio_config = base_config.text_config, base_config.audio_config
+    text = roberta_backbone(batch, tokens, text_config)
+    audio = hubert_backbone(batch, samples, audio_config)
+    cross = cross_modal_encoder(batch, tokens, frames, base_config)
+    fused = text_config.hidden_size + audio_config.hidden_size
+    forward = {
+        "cmt": text + audio + cross + linear(batch, fused, common.NUM_LABELS),
+        "shallow": text + audio + linear(batch, fused, common.NUM_LABELS),
+        "text": text + linear(batch, text_config.hidden_size, common.NUM_LABELS),
+        "audio": audio + linear(batch, audio_config.hidden_size, common.NUM_LABELS),
+    }
+    for name, row in fine["variants"].items():
+        assert row["forward_flops"] == forward[name], name
+        assert row["flops"] == 3 * forward[name], name
+    assert fine["variants"]["cmt"]["forward_flops_by_component"] == {
+        "text_backbone": text,
+        "audio_backbone": audio,
+        "audio_conv_feature_encoder": conv_feature_encoder(batch, samples, audio_config)[0],
+        "cross_modal_encoder": cross,
+    }
+    assert fine["flop_ratio"] == pytest.approx(forward["cmt"] / forward["shallow"], rel=1e-12)
+    assert f"{100 * cross / forward['cmt']:.1f}%" == "12.7%"  # README: the cross-modal encoder's share
+
+    # pretraining: the text backbone twice, the same audio backbone and cross-modal encoder, then its heads
+    row = pre["pretraining"]
+    assert row["forward_flops_by_component"]["text_backbone"] == 2 * text
+    assert pre["text_backbone_forward_flops"] == {"fine_tuning": text, "pretraining": 2 * text}
+    assert pre["text_backbone_passes"] == 2.0
+    assert row["forward_flops_by_component"]["audio_backbone"] == audio
+    assert row["forward_flops_by_component"]["cross_modal_encoder"] == cross
+    assert row["flops"] == 3 * row["forward_flops"] and row["forward_flops"] > 2 * text + audio + cross
+    assert pre["flop_ratio"] == row["flops"] / fine["variants"]["cmt"]["flops"]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The report, rendered from the stored figures
+
+
+def test_render_reproduces_the_committed_report():
+    assert report.render_markdown(STORED) == STORED_MARKDOWN
+
+
+def test_report_key_lines():
+    markdown = report.render_markdown(STORED)
+    for heading in HEADINGS:
+        assert heading in markdown, heading
+    for line in (
+        "| CMT / shallow fine-tuning step: time ratio vs FLOP ratio | 1.126 vs 1.145 (time / FLOP 0.983) | within 5% "
+        "| yes |",
+        "| pipeline throughput / HuBERT + RoBERTa pipelines', same batches | 0.884x (FLOPs allow 0.874x; grouped by "
+        "length 0.898x) | >= 0.9x | **no** |",
+        "| CMT-Base | 256.2 M | 7.687 | 2.620 | 4.759 | 0.296 | 7.689 | 857.5 | 111.5 |",
+        "| off | 3524 | 5213 | 1689 | 977 | 11.741 |",
+        "| GPU: bf16 training samples/s and MFU at full size | not run: no CUDA device | figures only | — |",
+    ):
+        assert f"\n{line}\n" in markdown, line
+    assert "Forward GFLOP of one batch: CMT 571.6, HuBERT classifier 456.1, RoBERTa classifier 43.8." in markdown
+    assert "**1.17x**; padding is 46.04% vs 33.44% of the batched audio" in markdown
+    assert "Checkpointing saves 42.0% of the step's transient memory." in markdown
+    assert markdown.endswith("## 6. GPU: bf16 training throughput and MFU\n\nNot run: no CUDA device.\n")
+
+
+def test_report_of_partial_runs():
+    markdown = report.render_markdown({**STORED, "memory": None})
+    section = markdown.split("## 5. Peak memory of a CMT-Base fine-tuning step")[1].split("\n## ")[0]
+    assert section.strip() == "Skipped (`--skip_memory`)."
+    assert "| off | 3524 |" not in markdown and "## 6. GPU" in markdown
+
+    unreset = json.loads(json.dumps(STORED["memory"]))  # where /proc/self/clear_refs is not allowed
+    for probe in (unreset["without_checkpointing"], unreset["with_checkpointing"]):
+        probe["step_transient_mib"] = None
+    unreset["transient_saved_by_checkpointing"] = None
+    lines = "\n".join(report.memory_lines(unreset, "cpu"))
+    assert "| off | 3524 | 5213 | n/a | 977 | 11.741 |" in lines and "Checkpointing saves n/a%" in lines
+
+    profile = {"self_cpu_s": 2.0, "top_ops": [{"op": "aten::mm", "self_cpu_s": 0.5, "calls": 7}]}
+    markdown = report.render_markdown({**STORED, "profile": {"shallow": profile}})
+    assert "## Profile: one shallow fusion (0 cross layers) step (2.00 s self CPU time in all)" in markdown
+    assert markdown.endswith("| `aten::mm` | 0.500 | 25.0% | 7 |\n")
+
+
+def cuda_results() -> dict:
+    """Section 6 figures as a CUDA run writes them (made up: no GPU here), for the report's CUDA-only lines."""
+    peak = 989.4e12
+    variants = {}
+    for index, name in enumerate(bench_gpu.GPU_VARIANTS):
+        variants[name] = {
+            "parameters": 300e6 + 100e6 * index,
+            "flops": 4e12 + 1e12 * index,
+            "first_loss": 1.4,
+            **flops.throughput_figures(4e12 + 1e12 * index, [0.02 + 0.01 * index] * 3, 8, peak),
+            "allocated_before_step_gib": 4.5 + index,
+            "peak_allocated_gib": 20.25 + index,
+        }
+    return {
+        "run": True,
+        "device": "cuda",
+        "device_name": "NVIDIA H200",
+        "cuda": "12.8",
+        "compute_capability": [9, 0],
+        "device_memory_gib": 139.8,
+        "dtype": "bfloat16",
+        "precision": bench_gpu.MIXED_PRECISION,
+        "backbones": common.SIZES["large"].description,
+        "cross_intermediate_size": 4096,
+        "batch_size": 8,
+        "audio_seconds": 10.0,
+        "audio_samples": 160000,
+        "audio_frames": 499,
+        "text_tokens": 32,
+        "warmup": 3,
+        "repeats": 3,
+        "peak_flop_per_s": peak,
+        "peak_source": flops.peak_bf16_flops("NVIDIA H200")[1],
+        "flop_method": flops.FLOP_METHOD,
+        "variants": variants,
+    }
+
+
+def test_gpu_report_of_a_cuda_run():
+    gpu = cuda_results()
+    lines = "\n".join(report.gpu_lines(gpu))
+    device = "- Device: NVIDIA H200 (140 GiB, compute capability 9.0, CUDA 12.8); peak dense bfloat16 989.4 TFLOP/s"
+    assert device in lines
+    # CMT-Base: 4 TFLOP in 0.02 s = 200 TFLOP/s, 20.2% of 989.4; 8 samples / 0.02 s = 400 samples/s
+    assert "| CMT-Base fine-tuning | 300.0 M | 0.0200 | 400.00 | 4000.0 | 200.00 | 20.2% | 4.50 | 20.25 |" in lines
+    assert "Memory: torch.cuda.memory_allocated before a timed step" in lines and "MFU: n/a" not in lines
+    rows = report.gpu_target_rows(gpu)
+    assert rows[0] == (
+        "| GPU, bfloat16: CMT-Base fine-tuning step (batch 8, 10.0 s audio) | 400.0 samples/s, MFU 20.2% | "
+        "figures only | — |"
+    )
+    assert set(report.GPU_VARIANT_LABELS) == set(bench_gpu.GPU_VARIANTS)
+
+    # --gpu_only: sections 1-5 skipped, the report keeps the GPU's figures
+    results = {**STORED, "gpu": gpu, "profile": None}
+    results.update({section: None for section in common.SECTIONS if section != "gpu"})
+    markdown = report.render_markdown(results)
+    assert markdown.startswith("# CMT benchmarks (GPU only)\n")
+    assert "section 6 alone ran (`--gpu_only`), on the GPU in bfloat16 mixed precision" in markdown
+    assert "## 1. Fine-tuning" not in markdown and "Skipped (`--gpu_only`)." in markdown
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Pure helpers and the command line
+
+
+def test_ratios_pair_the_variants_of_one_repeat():
+    # the machine runs 8% slower in the first repeat: each repeat's own ratio is 1.2, the ratio of medians is not
+    cmt, shallow = [12.96, 12.0, 12.0], [10.8, 10.0, 10.0]
+    assert common.paired_ratio(cmt, shallow) == pytest.approx(1.2)
+    cmt[2] = 13.0  # a slow third CMT repeat moves the median CMT time to the slow first repeat's
+    assert common.paired_ratio(cmt, shallow) == pytest.approx(1.2)
+    assert statistics.median(cmt) / statistics.median(shallow) == pytest.approx(1.296)
+    with pytest.raises(ValueError):
+        common.paired_ratio([1.0, 2.0], [1.0])
+
+
+def test_within():
+    assert common.within(1.049, 1.0, 0.05) and common.within(0.951, 1.0, 0.05)
+    assert not common.within(1.06, 1.0, 0.05) and not common.within(0.9, 1.0, 0.05)
+
+
+def test_padding_share():
+    lengths = [4, 1, 3, 2]
+    # in the input order: batches (4, 1) and (3, 2) pad 3 + 1 of 8 + 6 samples; longest first: (4, 3), (2, 1) pad 1 + 1
+    assert padding_share(lengths, [0, 1, 2, 3], 2) == pytest.approx(4 / 14)
+    assert padding_share(lengths, [0, 2, 3, 1], 2) == pytest.approx(2 / 12)
+    assert padding_share(lengths, [0, 1, 2, 3], 4) == pytest.approx(6 / 16)
+
+
+def step_row(flops_: int, cpu_steps: list[float], text_forward: int = 0) -> dict:
+    """A training-variant row of `bench_training` with the figures the section arithmetic reads."""
+    time = {"step": statistics.median(cpu_steps)}
+    return {
+        "flops": flops_,
+        "cpu_steps": cpu_steps,
+        "wall_steps": [2 * s for s in cpu_steps],
+        "time": time,
+        "forward_flops_by_component": {"text_backbone": text_forward},
+    }
+
+
+def test_section_arithmetic():
+    training = {
+        "cmt": step_row(1150, [2.3, 2.2, 2.4], text_forward=100),
+        "shallow": step_row(1000, [2.0, 2.0, 2.0]),
+        "text": step_row(300, [0.5, 0.5, 0.5]),
+        "audio": step_row(700, [1.5, 1.5, 1.5]),
+        "pretraining": step_row(1450, [3.45, 3.3, 3.6], text_forward=200),
+    }
+    fine = bench_training.fine_tuning_section(training, "cpu")
+    assert fine["time_ratio"] == pytest.approx(1.15) and fine["flop_ratio"] == pytest.approx(1.15)
+    assert fine["time_ratio_by_clock"]["wall"] == pytest.approx(1.15)
+    assert fine["efficiency"] == pytest.approx(1.0) and fine["target_met"] is True
+    assert set(fine["variants"]) == {"cmt", "shallow", "text", "audio"}
+    training["cmt"]["cpu_steps"] = [2.5, 2.4, 2.6]  # 1.25 against a FLOP ratio of 1.15: 8.7% off
+    assert bench_training.fine_tuning_section(training, "cpu")["target_met"] is False
+
+    pre = bench_training.pretraining_section(training, "cpu")
+    assert pre["time_ratio"] == pytest.approx(3.45 / 2.5) and pre["flop_ratio"] == pytest.approx(1450 / 1150)
+    assert pre["text_backbone_passes"] == 2.0 and pre["second_text_pass_share"] == pytest.approx(300 / 1150)
+
+
+def test_variant_inputs():
+    batch = {key: torch.zeros(1) for key in (*common.TEXT_KEYS, *common.AUDIO_KEYS, "labels")}
+    assert tuple(bench_training.variant_batch("text", batch)) == (*common.TEXT_KEYS, "labels")
+    assert tuple(bench_training.variant_batch("audio", batch)) == (*common.AUDIO_KEYS, "labels")
+    assert tuple(bench_training.variant_batch("cmt", batch)) == (*common.TEXT_KEYS, *common.AUDIO_KEYS, "labels")
+    batches = {"fine_tuning": batch, "pretraining": {"input_ids": torch.ones(1)}}
+    assert bench_training.step_inputs("pretraining", batches) is batches["pretraining"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--repeats", "0"], "--repeats"),
+        (["--warmup", "0"], "--warmup"),
+        (["--audio_seconds", "-1"], "--audio_seconds"),
+        (["--memory_probe", "maybe"], "--memory_probe"),
+        (["--gpu_repeats", "0"], "--gpu_repeats"),
+        (["--gpu_batch_size", "0"], "--gpu_batch_size"),
+        (["--gpu_warmup", "-1"], "--gpu_warmup"),
+        (["--gpu_audio_seconds", "0"], "--gpu_audio_seconds"),
+        (["--peak_tflops", "-5"], "--peak_tflops"),
+    ],
+)
+def test_bad_arguments(argv, message):
+    with pytest.raises(ValueError, match=message):
+        arguments.resolve_arguments(argv)
+
+
+def test_defaults_follow_the_size():
+    args, _ = arguments.resolve_arguments(["--size", "tiny"])
+    assert args.timer == "cpu" and args.threads == 1 and args.repeats == 1
+    assert args.device == ("cuda" if torch.cuda.is_available() else "cpu")  # auto
+    assert (args.gpu_batch_size, args.gpu_audio_seconds, args.gpu_text_tokens, args.peak_tflops) == (8, 10.0, 32, None)
+    assert args.output_dir == str(REPO_ROOT / "benchmarks" / "results")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
+@pytest.mark.parametrize("argv", [["--device", "cuda"], ["--gpu_only"]])
+def test_cuda_options_without_cuda(argv):
+    with pytest.raises(ValueError, match="CUDA"):
+        arguments.resolve_arguments(argv)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Section 5 (memory): the probe in this process at the tiny size, and the driver command lines that run it
+
+
+def test_memory_probe_at_tiny_size():
+    args, preset = arguments.resolve_arguments(["--size", "tiny", "--memory_probe", "on"])
+    probe = bench_memory.run_memory_probe(args, preset)
+    assert probe["activation_checkpointing"] is True
+    assert probe["peak_mib"] >= probe["resident_before_step_mib"] > 0 and probe["gradients_mib"] > 0
+    if probe["peak_reset"]:
+        assert probe["step_transient_mib"] == pytest.approx(probe["peak_mib"] - probe["resident_before_step_mib"])
+    else:
+        assert probe["step_transient_mib"] is None
+    assert set(probe["step_s"]) == set(common.CLOCKS)
+
+
+def test_memory_section_runs_the_driver_once_per_variant(monkeypatch):
+    args, _ = arguments.resolve_arguments(["--size", "tiny", "--batch_size", "3", "--seed", "7"])
+    commands = []
+
+    def fake_run(command, env, capture_output, text):
+        commands.append(command)
+        transient = 100.0 if command[-1].endswith("off") else 60.0
+        figures = {"step_transient_mib": transient, "checkpointing": command[-1]}
+        return subprocess.CompletedProcess(command, 0, stdout=f"progress\n{json.dumps(figures)}\n", stderr="")
+
+    monkeypatch.setattr(bench_memory.subprocess, "run", fake_run)
+    memory = bench_memory.memory_section(args)
+    assert [command[0] for command in commands] == [sys.executable] * 2
+    assert {command[1] for command in commands} == {str(SCRIPT)}  # the driver, whose --memory_probe measures
+    for command, variant in zip(commands, ("off", "on")):
+        probe_args, _ = arguments.resolve_arguments(command[2:])
+        assert (probe_args.memory_probe, probe_args.size, probe_args.batch_size, probe_args.seed) == (
+            variant,
+            "tiny",
+            3,
+            7,
+        )
+    assert memory["without_checkpointing"]["checkpointing"] == "--memory_probe=off"
+    assert memory["transient_saved_by_checkpointing"] == pytest.approx(0.4)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# One smoke run of the driver at the tiny size (the memory subprocesses are tested above: they would double its time)
 
 
 @pytest.fixture(scope="module")
@@ -47,41 +612,38 @@ def tiny_run(tmp_path_factory):
     # --device cpu: on a CUDA machine the default would add section 6 at full size
     command = [sys.executable, str(SCRIPT), "--size", "tiny", "--collator_calls", "3", "--profile", "--device", "cpu"]
     command += ["--inference_batch_size", "4"]  # two batches of the 8 utterances: length grouping has work to do
-    command += ["--output_dir", str(output_dir)]
+    command += ["--skip_memory", "--output_dir", str(output_dir)]
     result = subprocess.run(
-        command, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=600
+        command, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=300
     )
     assert result.returncode == 0, result.stderr[-4000:]
-    return output_dir, result.stdout
+    return json.loads((output_dir / "latest.json").read_text()), (output_dir / "latest.md").read_text(), result.stdout
 
 
-def test_writes_every_section(tiny_run, bench):
-    output_dir, stdout = tiny_run
-    results = json.loads((output_dir / "latest.json").read_text())
-    for section in ("machine", "setup", *bench.SECTIONS):
-        assert results[section], section
-    markdown = (output_dir / "latest.md").read_text()
+def test_smoke_run_writes_every_section(tiny_run):
+    results, markdown, stdout = tiny_run
+    assert set(results) == set(STORED)  # the schema of the committed results
+    for section in ("machine", "setup", *common.SECTIONS):
+        assert results[section] or section == "memory", section
+    assert results["memory"] is None and "Skipped (`--skip_memory`)." in markdown
     for heading in HEADINGS:
         assert heading in markdown, heading
-    assert "Skipped" not in markdown
+    assert "Skipped (`--gpu_only`)" not in markdown
     assert markdown.count("## Profile: one ") == 3 and set(results["profile"]) == {"cmt", "shallow", "pretraining"}
+    assert markdown == report.render_markdown(results)
     assert markdown.strip() in stdout  # the table is printed too
     assert results["machine"]["torch_threads"] == 1 and results["setup"]["timer"] == "cpu"
 
-
-def test_cpu_run_says_the_gpu_section_was_not_run(tiny_run):
-    output_dir, _ = tiny_run
-    results = json.loads((output_dir / "latest.json").read_text())
-    reason = "--device cpu" if torch.cuda.is_available() else "no CUDA device"
+    reason = run_benchmarks.gpu_not_run_reason()
+    assert reason == ("--device cpu" if torch.cuda.is_available() else "no CUDA device")
     assert results["gpu"] == {"run": False, "reason": reason}
-    markdown = (output_dir / "latest.md").read_text()
     section = markdown.split("## 6. GPU: bf16 training throughput and MFU")[1].split("\n## ")[0]
     assert section.strip() == f"Not run: {reason}."
     assert f"| GPU: bf16 training samples/s and MFU at full size | not run: {reason} |" in markdown
 
 
-def test_results_are_consistent(tiny_run):
-    results = json.loads((tiny_run[0] / "latest.json").read_text())
+def test_smoke_run_results_are_consistent(tiny_run):
+    results = tiny_run[0]
     fine = results["fine_tuning"]
     variants = fine["variants"]
     assert set(variants) == {"cmt", "shallow", "text", "audio"}
@@ -105,96 +667,14 @@ def test_results_are_consistent(tiny_run):
 
     inference = results["inference"]
     assert inference["utterances"] == 8 and inference["batch_size"] == 4
-    assert set(inference["seconds"]["cpu"]) == {
-        "cmt_pipeline",
-        "cmt_pipeline_input_order",
-        "cmt_bare_forward",
-        "hubert_audio_classification_pipeline",
-        "roberta_text_classification_pipeline",
-    }
-    flops = inference["forward_flops_first_batch"]
-    assert flops["cmt"] > flops["hubert"] + flops["roberta"] > 0
+    assert set(inference["seconds"]["cpu"]) == set(STORED["inference"]["seconds"]["cpu"])
+    flops_ = inference["forward_flops_first_batch"]
+    assert flops_["cmt"] > flops_["hubert"] + flops_["roberta"] > 0
     grouping = inference["length_grouping"]
     assert grouping["utterances"] == 8 and len(set(grouping["audio_seconds"])) > 1
     padding = grouping["audio_padding_share"]
     assert 0 <= padding["grouped"] < padding["input_order"] < 1
-
-    memory = results["memory"]
-    for probe in (memory["without_checkpointing"], memory["with_checkpointing"]):
-        assert probe["peak_mib"] >= probe["resident_before_step_mib"] > 0
-        assert probe["step_transient_mib"] is not None and probe["step_transient_mib"] >= 0
-    for key in ("target_met",):
-        assert isinstance(fine[key], bool) and isinstance(results["collator"][key], bool)
-
-
-def test_ratios_pair_the_variants_of_one_repeat(bench):
-    # the machine runs 8% slower in the first repeat: each repeat's own ratio is 1.2, the ratio of medians is not
-    cmt, shallow = [12.96, 12.0, 12.0], [10.8, 10.0, 10.0]
-    assert bench.paired_ratio(cmt, shallow) == pytest.approx(1.2)
-    assert bench.paired_ratio([12.96, 12.0, 13.0], [10.8, 10.0, 10.0]) == pytest.approx(1.2)
-    with pytest.raises(ValueError):
-        bench.paired_ratio([1.0, 2.0], [1.0])
-
-
-def test_padding_share(bench):
-    lengths = [4, 1, 3, 2]
-    # in the input order: batches (4, 1) and (3, 2) pad 3 + 1 of 8 + 6 samples; longest first: (4, 3), (2, 1) pad 1 + 1
-    assert bench.padding_share(lengths, [0, 1, 2, 3], 2) == pytest.approx(4 / 14)
-    assert bench.padding_share(lengths, [0, 2, 3, 1], 2) == pytest.approx(2 / 12)
-    assert bench.padding_share(lengths, [0, 1, 2, 3], 4) == pytest.approx(6 / 16)
-
-
-def test_grouped_convolution_backward_flops(bench):
-    """Each requested gradient of a convolution costs one forward, grouped or not (torch's own formula counts the
-    weight gradient of a grouped convolution once per group)."""
-    conv = torch.nn.Conv1d(16, 16, kernel_size=8, padding=4, groups=4)
-    inputs = torch.randn(2, 16, 50, requires_grad=True)
-    with FlopCounterMode(display=False, custom_mapping=bench.FLOP_FORMULAS) as counter:
-        output = conv(inputs)
-        forward = counter.get_total_flops()
-        output.sum().backward()
-    assert forward == 2 * output.numel() * (16 // 4) * 8
-    assert counter.get_total_flops() == 3 * forward  # forward + input gradient + weight gradient
-
-
-def test_cpu_flash_attention_counted_like_eager(bench):
-    """sdpa's CPU flash kernel (eval mode) is counted as the eager attention's two matmuls."""
-    query, key, value = torch.randn(2, 4, 7, 8), torch.randn(2, 4, 11, 8), torch.randn(2, 4, 11, 8)
-    mask = torch.zeros(2, 1, 7, 11)
-    with FlopCounterMode(display=False, custom_mapping=bench.FLOP_FORMULAS) as fused:
-        torch.nn.functional.scaled_dot_product_attention(query, key, value, attn_mask=mask)
-    with FlopCounterMode(display=False) as eager:
-        torch.softmax(query @ key.transpose(-1, -2) / 8**0.5 + mask, -1) @ value
-    counted_ops = {str(op) for op in fused.get_flop_counts()["Global"]}
-    assert counted_ops == {"aten._scaled_dot_product_flash_attention_for_cpu"}
-    assert fused.get_total_flops() == eager.get_total_flops() == 2 * 2 * (2 * 4 * 7 * 11 * 8)
-
-
-@pytest.mark.parametrize(
-    "argv, message",
-    [
-        (["--repeats", "0"], "--repeats"),
-        (["--warmup", "0"], "--warmup"),
-        (["--audio_seconds", "-1"], "--audio_seconds"),
-        (["--memory_probe", "maybe"], "--memory_probe"),
-        (["--gpu_repeats", "0"], "--gpu_repeats"),
-        (["--gpu_batch_size", "0"], "--gpu_batch_size"),
-        (["--gpu_warmup", "-1"], "--gpu_warmup"),
-        (["--gpu_audio_seconds", "0"], "--gpu_audio_seconds"),
-        (["--peak_tflops", "-5"], "--peak_tflops"),
-    ],
-)
-def test_bad_arguments(bench, argv, message):
-    with pytest.raises(ValueError, match=message):
-        bench.resolve_arguments(argv)
-
-
-def test_defaults_follow_the_size(bench):
-    args, _ = bench.resolve_arguments(["--size", "tiny"])
-    assert args.timer == "cpu" and args.threads == 1 and args.repeats == 1
-    assert args.device == ("cuda" if torch.cuda.is_available() else "cpu")  # auto
-    assert (args.gpu_batch_size, args.gpu_audio_seconds, args.gpu_text_tokens, args.peak_tflops) == (8, 10.0, 32, None)
-    assert args.output_dir == str(REPO_ROOT / "benchmarks" / "results")
+    assert isinstance(fine["target_met"], bool) and isinstance(results["collator"]["target_met"], bool)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -204,9 +684,9 @@ PEAK = 2e12  # a peak given to the tiny CPU run, so that its MFU arithmetic is e
 
 
 @pytest.fixture(scope="module")
-def tiny_gpu_section(bench):
-    return bench.gpu_section(
-        bench.SIZES["tiny"],
+def tiny_gpu_section():
+    return bench_gpu.gpu_section(
+        common.SIZES["tiny"],
         torch.device("cpu"),
         torch.bfloat16,
         batch_size=2,
@@ -220,22 +700,21 @@ def tiny_gpu_section(bench):
 
 
 @pytest.fixture(scope="module")
-def tiny_batch(bench, tmp_path_factory):
-    tokenizer = bench.build_tokenizer(10**9)
-    processor = bench.CMTProcessor(feature_extractor=bench.default_feature_extractor(), tokenizer=tokenizer)
-    config = bench.cmt_config(bench.SIZES["tiny"], len(tokenizer))
-    features = bench.build_features(processor, bench.build_utterances(tokenizer, 2, 0.1, 12, seed=0), config, 0)
-    return config, bench.DataCollatorForCMT(tokenizer)(
+def tiny_batch(tokenizer):
+    processor = common.CMTProcessor(feature_extractor=common.default_feature_extractor(), tokenizer=tokenizer)
+    config = common.cmt_config(common.SIZES["tiny"], len(tokenizer))
+    features = common.build_features(processor, common.build_utterances(tokenizer, 2, 0.1, 12, seed=0), config, 0)
+    return config, bench_gpu.DataCollatorForCMT(tokenizer)(
         [{k: v for k, v in f.items() if k != "audio_codes"} for f in features]
     )
 
 
-def test_mixed_precision_step_is_autocast_over_fp32_weights(bench, tiny_batch):
+def test_mixed_precision_step_is_autocast_over_fp32_weights(tiny_batch):
     """Trainer's `--bf16`: matmuls in bfloat16 under autocast, fp32 weights updated by the optimizer."""
     config, batch = tiny_batch
     torch.manual_seed(0)
-    model = bench.CMTForSequenceClassification(config).train()
-    optimizer = bench.make_optimizer(model.parameters())
+    model = bench_gpu.CMTForSequenceClassification(config).train()
+    optimizer = common.make_optimizer(model.parameters())
     before = {name: param.detach().clone() for name, param in model.named_parameters()}
     output_dtypes = set()
     hooks = [
@@ -243,7 +722,7 @@ def test_mixed_precision_step_is_autocast_over_fp32_weights(bench, tiny_batch):
         for module in model.modules()
         if isinstance(module, torch.nn.Linear)
     ]
-    seconds, loss = bench.mixed_precision_step(model, batch, optimizer, torch.bfloat16)
+    seconds, loss = bench_gpu.mixed_precision_step(model, batch, optimizer, torch.bfloat16)
     for hook in hooks:
         hook.remove()
     assert output_dtypes == {torch.bfloat16}
@@ -253,12 +732,12 @@ def test_mixed_precision_step_is_autocast_over_fp32_weights(bench, tiny_batch):
     assert any(name.startswith("classifier") for name in changed) and any(".encoder." in name for name in changed)
 
 
-def test_gpu_section_figures(bench, tiny_gpu_section, tiny_run):
+def test_gpu_section_figures(tiny_gpu_section, tiny_run):
     gpu = tiny_gpu_section
     assert gpu["run"] and gpu["dtype"] == "bfloat16" and gpu["device"] == "cpu"
     assert (gpu["batch_size"], gpu["audio_samples"], gpu["text_tokens"]) == (2, 1600, 12)
     variants = gpu["variants"]
-    assert tuple(variants) == bench.GPU_VARIANTS
+    assert tuple(variants) == bench_gpu.GPU_VARIANTS
     for name, row in variants.items():
         assert len(row["step_s_all"]) == 3 and min(row["step_s_all"]) > 0, name
         assert row["step_s"] == pytest.approx(statistics.median(row["step_s_all"]), abs=1e-6), name
@@ -269,38 +748,37 @@ def test_gpu_section_figures(bench, tiny_gpu_section, tiny_run):
     assert variants["cmt_large"]["flops"] > variants["cmt_base"]["flops"] > variants["shallow"]["flops"] > 0
     assert variants["cmt_large"]["parameters"] > variants["cmt_base"]["parameters"] > variants["shallow"]["parameters"]
     # one FLOP counter for both sections: counts follow shapes, not dtypes (same tiny shapes as the fp32 smoke run)
-    results = json.loads((tiny_run[0] / "latest.json").read_text())
+    results = tiny_run[0]
     assert variants["cmt_base"]["flops"] == results["fine_tuning"]["variants"]["cmt"]["flops"]
     assert variants["shallow"]["flops"] == results["fine_tuning"]["variants"]["shallow"]["flops"]
     assert variants["pretraining"]["flops"] == results["pretraining"]["pretraining"]["flops"]
 
 
-def test_gpu_section_markdown(bench, tiny_gpu_section, tiny_run):
+def test_gpu_section_markdown(tiny_gpu_section, tiny_run):
     gpu = tiny_gpu_section
-    lines = "\n".join(bench.gpu_lines(gpu))
+    lines = "\n".join(report.gpu_lines(gpu))
     assert "peak dense bfloat16 2.0 TFLOP/s (given in the test)" in lines
     for name, row in gpu["variants"].items():
-        assert f"| {bench.GPU_VARIANT_LABELS[name]} | " in lines
+        assert f"| {report.GPU_VARIANT_LABELS[name]} | " in lines
         assert f"| {row['samples_per_s']:.2f} | " in lines and f"| {100 * row['mfu']:.1f}% | " in lines
-    rows = bench.gpu_target_rows(gpu)
+    rows = report.gpu_target_rows(gpu)
     assert len(rows) == 4 and all("samples/s, MFU " in row and "n/a" not in row for row in rows)
 
     unknown = {**gpu, "peak_flop_per_s": None, "peak_source": "'Mystery GPU' is not in the table"}
     unknown["variants"] = {name: {**row, "mfu": None} for name, row in gpu["variants"].items()}
-    lines = "\n".join(bench.gpu_lines(unknown))
+    lines = "\n".join(report.gpu_lines(unknown))
     assert "MFU: n/a, 'Mystery GPU' is not in the table." in lines
-    assert all(row.endswith("MFU n/a | figures only | — |") for row in bench.gpu_target_rows(unknown))
+    assert all(row.endswith("MFU n/a | figures only | — |") for row in report.gpu_target_rows(unknown))
 
     # the whole report, with sections 1-5 (CPU + GPU run) and without them (--gpu_only)
-    results = {**json.loads((tiny_run[0] / "latest.json").read_text()), "gpu": gpu}
-    markdown = bench.render_markdown(results)
+    results = {**STORED, "gpu": gpu, "profile": tiny_run[0]["profile"]}
+    markdown = report.render_markdown(results)
     assert "section 6 on the GPU in bfloat16 mixed precision" in markdown and "## 5. Peak" in markdown
-    assert markdown.index("## 5. Peak") < markdown.index(bench.GPU_HEADING) < markdown.index("## Profile")
-    results.update({section: None for section in bench.SECTIONS if section != "gpu"})
-    results["profile"] = None
-    markdown = bench.render_markdown(results)
+    assert markdown.index("## 5. Peak") < markdown.index(report.GPU_HEADING) < markdown.index("## Profile")
+    results.update({section: None for section in common.SECTIONS if section != "gpu"})
+    markdown = report.render_markdown(results)
     assert "## 1. Fine-tuning" not in markdown and "Skipped (`--gpu_only`)." in markdown
-    assert bench.GPU_HEADING in markdown and "| GPU, bfloat16: CMT-Base fine-tuning step" in markdown
+    assert report.GPU_HEADING in markdown and "| GPU, bfloat16: CMT-Base fine-tuning step" in markdown
 
 
 @pytest.mark.parametrize(
@@ -320,36 +798,29 @@ def test_gpu_section_markdown(bench, tiny_gpu_section, tiny_run):
         ("NVIDIA L40", 181.05),
     ],
 )
-def test_peak_table(bench, name, tflops):
-    peak, source = bench.peak_bf16_flops(name)
+def test_peak_table(name, tflops):
+    peak, source = flops.peak_bf16_flops(name)
     assert peak == pytest.approx(tflops * 1e12) and "datasheet" in source
 
 
 @pytest.mark.parametrize("name", ["NVIDIA A10G", "NVIDIA GeForce RTX 4090", "Tesla T4", "x86_64"])
-def test_peak_unknown_device_is_none(bench, name):
-    peak, source = bench.peak_bf16_flops(name)
+def test_peak_unknown_device_is_none(name):
+    peak, source = flops.peak_bf16_flops(name)
     assert peak is None and "--peak_tflops" in source and name in source
 
 
-def test_peak_override(bench):
-    assert bench.peak_bf16_flops("NVIDIA A10G", 70.0) == (70e12, "--peak_tflops 70")
-    assert bench.peak_bf16_flops("NVIDIA H100 80GB HBM3", 500.0)[0] == 500e12  # the override wins over the table
+def test_peak_override():
+    assert flops.peak_bf16_flops("NVIDIA A10G", 70.0) == (70e12, "--peak_tflops 70")
+    assert flops.peak_bf16_flops("NVIDIA H100 80GB HBM3", 500.0)[0] == 500e12  # the override wins over the table
     with pytest.raises(ValueError, match="--peak_tflops"):
-        bench.peak_bf16_flops("NVIDIA H100 80GB HBM3", 0.0)
+        flops.peak_bf16_flops("NVIDIA H100 80GB HBM3", 0.0)
 
 
-def test_throughput_arithmetic(bench):
-    figures = bench.throughput_figures(6e12, [0.6, 0.4, 0.5], batch_size=8, peak_flops=1e14)
+def test_throughput_arithmetic():
+    figures = flops.throughput_figures(6e12, [0.6, 0.4, 0.5], batch_size=8, peak_flops=1e14)
     assert figures["step_s"] == 0.5 and figures["samples_per_s"] == 16.0
     assert figures["achieved_flop_per_s"] == 1.2e13 and figures["mfu"] == pytest.approx(0.12)
-    assert bench.throughput_figures(6e12, [0.5], batch_size=8, peak_flops=None)["mfu"] is None
+    assert flops.throughput_figures(6e12, [0.5], batch_size=8, peak_flops=None)["mfu"] is None
     for bad in ([], [0.5, 0.0]):
         with pytest.raises(ValueError, match="step_seconds"):
-            bench.throughput_figures(6e12, bad, batch_size=8, peak_flops=1e14)
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
-@pytest.mark.parametrize("argv", [["--device", "cuda"], ["--gpu_only"]])
-def test_cuda_options_without_cuda(bench, argv):
-    with pytest.raises(ValueError, match="CUDA"):
-        bench.resolve_arguments(argv)
+            flops.throughput_figures(6e12, bad, batch_size=8, peak_flops=1e14)

@@ -1,0 +1,311 @@
+# Copyright 2026 The cmt authors. Licensed under the Apache License, Version 2.0.
+"""The Markdown report (`latest.md`) rendered from the results dict that `run_benchmarks.py` writes to `latest.json`.
+Pure formatting: it imports nothing of torch or the package, so a stored `latest.json` renders anywhere."""
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _yes(met: bool) -> str:
+    return "yes" if met else "**no**"
+
+
+def _percent(share: float) -> str:
+    return f"{100 * share:.3f}%" if share < 0.01 else f"{100 * share:.2f}%"
+
+
+def _mfu(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+CLOCK_NAMES = {"cpu": "process CPU time", "wall": "wall-clock time"}
+
+
+VARIANT_LABELS = {
+    "cmt": "CMT-Base",
+    "shallow": "shallow fusion (0 cross layers)",
+    "text": "text backbone alone",
+    "audio": "audio backbone alone",
+    "pretraining": "CMT-Base pretraining",
+}
+
+
+INFERENCE_LABELS = {
+    "cmt_pipeline": "pipeline('audio-text-sentiment'), grouped by length (default)",
+    "cmt_pipeline_input_order": "pipeline('audio-text-sentiment', group_by_length=False)",
+    "cmt_bare_forward": "CMT forward on pre-batched inputs",
+    "hubert_audio_classification_pipeline": "pipeline('audio-classification'), HuBERT",
+    "roberta_text_classification_pipeline": "pipeline('text-classification'), RoBERTa",
+}
+
+
+GPU_VARIANT_LABELS = {
+    "cmt_base": "CMT-Base fine-tuning",
+    "cmt_large": "CMT-Large fine-tuning",
+    "shallow": "shallow fusion (0 cross layers) fine-tuning",
+    "pretraining": "CMT-Base pretraining",
+}
+
+
+GPU_HEADING = "## 6. GPU: bf16 training throughput and MFU"
+
+
+def render_markdown(results: dict) -> str:
+    """The Markdown report of `main`'s results."""
+    machine, setup, gpu = results["machine"], results["setup"], results["gpu"]
+    cpu_ran = results["fine_tuning"] is not None
+    if cpu_ran and gpu["run"]:
+        where = f"sections 1-5 ran on the CPU in float32, section 6 on the GPU in {gpu['dtype']} mixed precision"
+    elif cpu_ran:
+        where = "everything ran on the CPU in float32"
+    else:
+        where = f"section 6 alone ran (`--gpu_only`), on the GPU in {gpu['dtype']} mixed precision"
+    title = setup["size"] if cpu_ran else "GPU only"
+    lines = [
+        f"# CMT benchmarks ({title}{', GPU at full size' if cpu_ran and gpu['run'] else ''})",
+        "",
+        f"- Machine: {machine['cpu']}, {machine['logical_cpus']} logical CPUs, {_fmt(machine['memory_gib'], 1)} GiB "
+        f"RAM, GPU: {machine['gpu'] or 'none'}; {where}. Load average (1 min) "
+        f"{machine['load_average_start'][0]:.2f} at start, {machine['load_average_end'][0]:.2f} at end.",
+        f"- Software: Python {machine['python']}, torch {machine['torch']} ({machine['torch_threads']} intra-op "
+        f"thread(s), {machine['torch_interop_threads']} inter-op), transformers {machine['transformers']}; commit "
+        f"{machine['commit'] or 'n/a'}; {setup['date']}.",
+    ]
+    if cpu_ran:
+        lines += cpu_setup_lines(setup)
+    lines += ["", "## Targets", "", "| measure | value | target | met |", "|---|---|---|---|"]
+    if cpu_ran:
+        lines += cpu_target_rows(results)
+    lines += gpu_target_rows(gpu)
+    if cpu_ran:
+        lines += cpu_section_lines(results)
+    else:
+        lines += ["", "## 1-5. CPU sections", "", "Skipped (`--gpu_only`)."]
+    lines += gpu_lines(gpu)
+    for name, profile in (results.get("profile") or {}).items():
+        lines += [
+            "",
+            f"## Profile: one {VARIANT_LABELS[name]} step ({profile['self_cpu_s']:.2f} s self CPU time in all)",
+            "",
+            "| op | self CPU s | share | calls |",
+            "|---|---|---|---|",
+        ]
+        for op in profile["top_ops"]:
+            share = op["self_cpu_s"] / profile["self_cpu_s"]
+            lines.append(f"| `{op['op']}` | {op['self_cpu_s']:.3f} | {100 * share:.1f}% | {op['calls']} |")
+    return "\n".join(lines) + "\n"
+
+
+def cpu_setup_lines(setup: dict) -> list[str]:
+    """The setup bullets of sections 1-5."""
+    timer = setup["timer"]
+    return [
+        f"- Models: {setup['backbones']}, random weights built from configs, HuBERT LayerDrop off (every step runs "
+        f"every layer). CMT-Base: {setup['cross_layers']} cross-modal layers per stream, {setup['cross_heads']} "
+        f"heads, FFN {setup['cross_intermediate_size']}. The tokenizer is a byte-level BPE of "
+        f"{setup['tokenizer_vocab_size']} entries trained offline; its ids are valid ids of the "
+        f"{setup['text_vocab_size']}-entry embedding table.",
+        f"- Shapes: batch {setup['batch_size']}, audio {setup['audio_seconds']} s ({setup['audio_samples']} samples, "
+        f"{setup['audio_frames']} frames), text {setup['text_tokens']} tokens: the padded batch, whose other examples "
+        f"are up to 10% / 3 tokens shorter.",
+        f"- Times: {CLOCK_NAMES[timer]} (the other clock is in the JSON), median of {setup['repeats']} repeats "
+        f"interleaved across variants, after {setup['warmup']} warm-up step(s) per variant; every ratio is the median "
+        "over the repeats of the ratio within one repeat. Optimizer: AdamW (fused, Trainer's default), lr 1e-5.",
+        f"- FLOPs: {setup['flop_method']}.",
+    ]
+
+
+def cpu_target_rows(results: dict) -> list[str]:
+    """The Targets rows of sections 1-4."""
+    fine, coll, inf = results["fine_tuning"], results["collator"], results["inference"]
+    return [
+        f"| CMT / shallow fine-tuning step: time ratio vs FLOP ratio | {fine['time_ratio']:.3f} vs "
+        f"{fine['flop_ratio']:.3f} (time / FLOP {fine['time_over_flop_ratio']:.3f}) | within 5% | "
+        f"{_yes(fine['target_met'])} |",
+        f"| collator time / training step (fine-tuning, pretraining) | {_percent(coll['fine_tuning_share'])}, "
+        f"{_percent(coll['pretraining_share'])} | < 2% | {_yes(coll['target_met'])} |",
+        f"| pipeline overhead over the bare forward (batch {inf['batch_size']}, same batches) | "
+        f"{100 * inf['pipeline_overhead']:.1f}% | < 10% | {_yes(inf['pipeline_overhead_target_met'])} |",
+        f"| pipeline throughput / HuBERT + RoBERTa pipelines', same batches | {inf['vs_transformers_pipelines']:.3f}x "
+        f"(FLOPs allow {inf['flop_bound_vs_transformers']:.3f}x; grouped by length "
+        f"{inf['vs_transformers_pipelines_grouped']:.3f}x) | >= 0.9x | {_yes(inf['vs_transformers_target_met'])} |",
+    ]
+
+
+def cpu_section_lines(results: dict) -> list[str]:
+    """The Markdown of sections 1-5."""
+    timer = results["setup"]["timer"]
+    other = "wall" if timer == "cpu" else "cpu"
+    fine, pre, coll = results["fine_tuning"], results["pretraining"], results["collator"]
+    inf, mem = results["inference"], results["memory"]
+    lines = [
+        "",
+        "## 1. Fine-tuning step (forward + backward + optimizer step)",
+        "",
+        f"| model | parameters | step s | forward s | backward s | optimizer s | step s ({other}) | GFLOP / step | "
+        "GFLOP/s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, row in [*fine["variants"].items(), ("pretraining", pre["pretraining"])]:
+        time_ = row["time"]
+        lines.append(
+            f"| {VARIANT_LABELS[name]} | {row['parameters'] / 1e6:.1f} M | {time_['step']:.3f} | "
+            f"{time_['forward']:.3f} | {time_['backward']:.3f} | {time_['optimizer']:.3f} | "
+            f"{row[other]['step']:.3f} | {row['flops'] / 1e9:.1f} | {row['gflop_per_s']:.1f} |"
+        )
+    components = fine["variants"]["cmt"]["forward_flops_by_component"]
+    forward = fine["variants"]["cmt"]["forward_flops"] or 1
+    lines += [
+        "",
+        f"CMT / shallow: time ratio **{fine['time_ratio']:.3f}** ({other}: "
+        f"{fine['time_ratio_by_clock'][other]:.3f}), FLOP ratio **{fine['flop_ratio']:.3f}**; efficiency against the "
+        f"floor (FLOP ratio / time ratio) **{fine['efficiency']:.3f}**. Forward FLOPs of CMT-Base: text backbone "
+        f"{100 * components['text_backbone'] / forward:.1f}%, audio backbone "
+        f"{100 * components['audio_backbone'] / forward:.1f}% (its conv feature encoder "
+        f"{100 * components['audio_conv_feature_encoder'] / forward:.1f}%), cross-modal encoder "
+        f"{100 * components['cross_modal_encoder'] / forward:.1f}%.",
+        "",
+        "## 2. Pretraining step vs fine-tuning step",
+        "",
+        f"Time ratio pretraining / fine-tuning **{pre['time_ratio']:.3f}** ({other}: "
+        f"{pre['time_ratio_by_clock'][other]:.3f}), FLOP ratio **{pre['flop_ratio']:.3f}**. {pre['note']} "
+        f"Text-backbone forward FLOPs: {pre['text_backbone_forward_flops']['fine_tuning'] / 1e9:.2f} G (fine-tuning) "
+        f"vs {pre['text_backbone_forward_flops']['pretraining'] / 1e9:.2f} G (pretraining, "
+        f"{_fmt(pre['text_backbone_passes'])} passes); the second pass, forward + backward, is about the text-alone "
+        f"step: {100 * pre['second_text_pass_share']:.1f}% of the fine-tuning step's FLOPs.",
+        "",
+        f"## 3. Collator (batch {coll['batch_size']})",
+        "",
+        "| collator | ms / batch | share of its training step |",
+        "|---|---|---|",
+        f"| DataCollatorForCMT | {1e3 * coll['fine_tuning_collator_s'][timer]:.3f} | "
+        f"{_percent(coll['fine_tuning_share'])} |",
+        f"| DataCollatorForCMTPretraining | {1e3 * coll['pretraining_collator_s'][timer]:.3f} | "
+        f"{_percent(coll['pretraining_share'])} |",
+        "",
+        f"## 4. Inference ({inf['utterances']} utterances, batch {inf['batch_size']})",
+        "",
+        f"| run | s | utterances / s | s ({other}) |",
+        "|---|---|---|---|",
+    ]
+    for name, seconds in inf["seconds"][timer].items():
+        lines.append(
+            f"| {INFERENCE_LABELS[name]} | {seconds:.3f} | {inf['utterances_per_s'][name]:.2f} | "
+            f"{inf['seconds'][other][name]:.3f} |"
+        )
+    combined = inf["combined_transformers_utterances_per_s"]
+    flops, grouping = inf["forward_flops_first_batch"], inf["length_grouping"]
+    lines += [
+        f"| HuBERT + RoBERTa pipelines together | {inf['utterances'] / combined:.3f} | {combined:.2f} | |",
+        "",
+        f"Forward GFLOP of one batch: CMT {flops['cmt'] / 1e9:.1f}, HuBERT classifier {flops['hubert'] / 1e9:.1f}, "
+        f"RoBERTa classifier {flops['roberta'] / 1e9:.1f}. The overhead and the comparison with the transformers "
+        "pipelines use the input order, i.e. the same batches as the bare forward and those pipelines (which do not "
+        "group by length).",
+        "",
+        f"Length grouping on {grouping['utterances']} utterances of spread durations "
+        f"({min(grouping['audio_seconds']):.1f} to {max(grouping['audio_seconds']):.1f} s, log-normal): "
+        f"{grouping['seconds']['input_order']:.3f} s in the input order vs {grouping['seconds']['grouped']:.3f} s "
+        f"grouped (default), **{grouping['speedup']:.2f}x**; padding is "
+        f"{_percent(grouping['audio_padding_share']['input_order'])} vs "
+        f"{_percent(grouping['audio_padding_share']['grouped'])} of the batched audio.",
+        "",
+        "## 5. Peak memory of a CMT-Base fine-tuning step",
+        "",
+    ]
+    if mem is None:
+        lines.append("Skipped (`--skip_memory`).")
+    else:
+        lines += memory_lines(mem, timer)
+    return lines
+
+
+def memory_lines(mem: dict, timer: str) -> list[str]:
+    """The Markdown of section 5."""
+    lines = [
+        "| activation checkpointing | RSS before step MiB | peak RSS MiB | step transient MiB | "
+        f"of which gradients MiB | step s ({timer}, 1 run) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, probe in (("off", mem["without_checkpointing"]), ("on", mem["with_checkpointing"])):
+        lines.append(
+            f"| {label} | {probe['resident_before_step_mib']:.0f} | {probe['peak_mib']:.0f} | "
+            f"{_fmt(probe['step_transient_mib'], 0)} | {probe['gradients_mib']:.0f} | {probe['step_s'][timer]:.3f} |"
+        )
+    saved = mem["transient_saved_by_checkpointing"]
+    lines += [
+        "",
+        f"Checkpointing saves {_fmt(None if saved is None else 100 * saved, 1)}% of the step's transient memory. "
+        f"Method: {mem['method']}. The probes' step times are single samples taken with every buffer mmapped (page "
+        "faults on each allocation): compare them with each other, not with section 1.",
+    ]
+    return lines
+
+
+def gpu_target_rows(gpu: dict) -> list[str]:
+    """The Targets rows of section 6: figures without a target."""
+    if not gpu["run"]:
+        return [f"| GPU: bf16 training samples/s and MFU at full size | not run: {gpu['reason']} | figures only | — |"]
+    return [
+        f"| GPU, {gpu['dtype']}: {GPU_VARIANT_LABELS[name]} step (batch {gpu['batch_size']}, "
+        f"{gpu['audio_seconds']} s audio) | "
+        f"{row['samples_per_s']:.1f} samples/s, MFU {_mfu(row['mfu'])} | figures only | — |"
+        for name, row in gpu["variants"].items()
+    ]
+
+
+def gpu_lines(gpu: dict) -> list[str]:
+    """The Markdown of section 6, or the reason it did not run."""
+    lines = ["", GPU_HEADING, ""]
+    if not gpu["run"]:
+        return lines + [f"Not run: {gpu['reason']}."]
+    details = []
+    if gpu["device_memory_gib"] is not None:
+        details.append(f"{gpu['device_memory_gib']:.0f} GiB")
+    if gpu["compute_capability"] is not None:
+        details.append(f"compute capability {'.'.join(map(str, gpu['compute_capability']))}")
+    if gpu["cuda"] is not None:
+        details.append(f"CUDA {gpu['cuda']}")
+    peak = gpu["peak_flop_per_s"]
+    peak_text = (
+        f"peak dense {gpu['dtype']} {peak / 1e12:.1f} TFLOP/s ({gpu['peak_source']})"
+        if peak is not None
+        else f"peak {gpu['dtype']} FLOP/s unknown ({gpu['peak_source']})"
+    )
+    detail_text = f" ({', '.join(details)})" if details else ""
+    lines += [
+        f"- Device: {gpu['device_name']}{detail_text}; {peak_text}.",
+        f"- Models: {gpu['backbones']}, random weights built from configs, HuBERT LayerDrop off. CMT-Base: 2 "
+        f"cross-modal layers per stream, 4 heads; CMT-Large: 4 layers, 8 heads; cross-modal FFN "
+        f"{gpu['cross_intermediate_size']}.",
+        f"- Shapes: batch {gpu['batch_size']}, audio {gpu['audio_seconds']} s ({gpu['audio_samples']} samples, "
+        f"{gpu['audio_frames']} frames), text {gpu['text_tokens']} tokens: the padded batch, whose other examples are "
+        "up to 10% / 3 tokens shorter.",
+        f"- Precision: {gpu['precision']}.",
+        f"- Times: wall-clock, with torch.cuda.synchronize() before and after each step; median of {gpu['repeats']} "
+        f"steps after one FLOP-counted step and {gpu['warmup']} warm-up step(s). Each model is built alone on the "
+        "device with its own fused AdamW (lr 1e-5); inputs are already on the device.",
+        "- FLOPs: the same counter as section 1, run on the first step of each model (under autocast). MFU = counted "
+        "FLOPs per step / median step time / peak: backward included, no activation recomputation, optimizer and "
+        "elementwise ops not counted.",
+        "",
+        "| step | parameters | step s | samples / s | GFLOP / step | achieved TFLOP/s | MFU | allocated before "
+        "step GiB | peak allocated GiB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, row in gpu["variants"].items():
+        lines.append(
+            f"| {GPU_VARIANT_LABELS[name]} | {row['parameters'] / 1e6:.1f} M | {row['step_s']:.4f} | "
+            f"{row['samples_per_s']:.2f} | {row['flops'] / 1e9:.1f} | {row['achieved_flop_per_s'] / 1e12:.2f} | "
+            f"{_mfu(row['mfu'])} | {_fmt(row['allocated_before_step_gib'])} | {_fmt(row['peak_allocated_gib'])} |"
+        )
+    notes = []
+    if peak is None:
+        notes.append(f"MFU: n/a, {gpu['peak_source']}.")
+    if gpu["cuda"] is not None:
+        notes.append(
+            "Memory: torch.cuda.memory_allocated before a timed step (weights, AdamW state) and "
+            "torch.cuda.max_memory_allocated over the timed steps (plus activations, gradients and temporaries)."
+        )
+    return lines + ([""] + notes if notes else [])
