@@ -3,7 +3,7 @@ PYTHON ?= python3
 # The CPU build of torch; on a GPU machine use `make install TORCH_SPEC=torch` (or have torch installed already).
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: install test quickstart quality bench
+.PHONY: install test test-fast quickstart quality bench
 
 install:
 	$(PYTHON) -m pip install -q "$(TORCH_SPEC)"
@@ -11,6 +11,10 @@ install:
 
 test: install
 	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q tests
+
+# The edit loop (after one `make install`): the library's unit tests, without the script and end-to-end tiers.
+test-fast:
+	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q -m "not slow and not script and not e2e" tests
 
 quickstart: install
 	HF_HUB_OFFLINE=1 $(PYTHON) examples/quickstart.py --output_dir runs/quickstart
