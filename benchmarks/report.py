@@ -28,6 +28,7 @@ VARIANT_LABELS = {
     "text": "text backbone alone",
     "audio": "audio backbone alone",
     "pretraining": "CMT-Base pretraining",
+    "pretraining_frozen_context": "CMT-Base pretraining, unmasked audio pass without gradients",
 }
 
 
@@ -133,6 +134,18 @@ def cpu_target_rows(results: dict) -> list[str]:
     ]
 
 
+def _frozen_context(pre: dict) -> str:
+    frozen = pre.get("frozen_context")
+    if not frozen:
+        return ""
+    return (
+        f" With the unmasked audio pass under no_grad (`audio_context_gradients=False`) the step takes "
+        f"**{frozen['time_ratio']:.3f}x** the time of the default (FLOP ratio {frozen['flop_ratio']:.3f}), "
+        f"{frozen['time_ratio_to_fine_tuning']:.3f}x a fine-tuning step (FLOP ratio "
+        f"{frozen['flop_ratio_to_fine_tuning']:.3f})."
+    )
+
+
 def cpu_section_lines(results: dict) -> list[str]:
     """The Markdown of sections 1-5."""
     timer = results["setup"]["timer"]
@@ -147,7 +160,10 @@ def cpu_section_lines(results: dict) -> list[str]:
         "GFLOP/s |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, row in [*fine["variants"].items(), ("pretraining", pre["pretraining"])]:
+    pretraining_rows = [("pretraining", pre["pretraining"])]
+    if pre.get("frozen_context"):  # results from before the audio mask moved to the backbone's input have none
+        pretraining_rows.append(("pretraining_frozen_context", pre["frozen_context"]["pretraining"]))
+    for name, row in [*fine["variants"].items(), *pretraining_rows]:
         time_ = row["time"]
         lines.append(
             f"| {VARIANT_LABELS[name]} | {row['parameters'] / 1e6:.1f} M | {time_['step']:.3f} | "
@@ -173,7 +189,7 @@ def cpu_section_lines(results: dict) -> list[str]:
         f"Text-backbone forward FLOPs: {pre['text_backbone_forward_flops']['fine_tuning'] / 1e9:.2f} G (fine-tuning) "
         f"vs {pre['text_backbone_forward_flops']['pretraining'] / 1e9:.2f} G (pretraining, "
         f"{_fmt(pre['text_backbone_passes'])} passes); the second pass, forward + backward, is about the text-alone "
-        f"step: {100 * pre['second_text_pass_share']:.1f}% of the fine-tuning step's FLOPs.",
+        f"step: {100 * pre['second_text_pass_share']:.1f}% of the fine-tuning step's FLOPs.{_frozen_context(pre)}",
         "",
         f"## 3. Collator (batch {coll['batch_size']})",
         "",

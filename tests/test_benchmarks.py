@@ -503,6 +503,7 @@ def test_section_arithmetic():
         "text": step_row(300, [0.5, 0.5, 0.5]),
         "audio": step_row(700, [1.5, 1.5, 1.5]),
         "pretraining": step_row(1450, [3.45, 3.3, 3.6], text_forward=200),
+        "pretraining_frozen_context": step_row(1160, [2.76, 2.64, 2.88], text_forward=200),
     }
     fine = bench_training.fine_tuning_section(training, "cpu")
     assert fine["time_ratio"] == pytest.approx(1.15) and fine["flop_ratio"] == pytest.approx(1.15)
@@ -515,6 +516,9 @@ def test_section_arithmetic():
     pre = bench_training.pretraining_section(training, "cpu")
     assert pre["time_ratio"] == pytest.approx(3.45 / 2.5) and pre["flop_ratio"] == pytest.approx(1450 / 1150)
     assert pre["text_backbone_passes"] == 2.0 and pre["second_text_pass_share"] == pytest.approx(300 / 1150)
+    frozen = pre["frozen_context"]
+    assert frozen["time_ratio"] == pytest.approx(0.8) and frozen["flop_ratio"] == pytest.approx(1160 / 1450)
+    assert frozen["time_ratio_to_fine_tuning"] == pytest.approx(2.76 / 2.5)
 
 
 def test_variant_inputs():
@@ -524,6 +528,7 @@ def test_variant_inputs():
     assert tuple(bench_training.variant_batch("cmt", batch)) == (*common.TEXT_KEYS, *common.AUDIO_KEYS, "labels")
     batches = {"fine_tuning": batch, "pretraining": {"input_ids": torch.ones(1)}}
     assert bench_training.step_inputs("pretraining", batches) is batches["pretraining"]
+    assert bench_training.step_inputs("pretraining_frozen_context", batches) is batches["pretraining"]
 
 
 @pytest.mark.parametrize(
