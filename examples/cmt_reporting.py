@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from modeling_cmt.model_card import create_model_card
+from modeling_cmt.remote_code import export_remote_code
 from processing_cmt import aggregate_results, format_mean_std
 
 
@@ -229,7 +230,8 @@ def write_predictions(path: Path, rows, prediction, label_names: list[str] | Non
 
 
 def write_reports(output_dir: Path, results: dict, prediction, test_rows, config, training_args) -> None:
-    """Everything one fine-tuning run writes next to its model: predictions, plot, results tables and model card."""
+    """Everything one fine-tuning run writes next to its model: predictions, plot, results tables, model card and the
+    remote code with which the folder loads where cmt is not installed."""
     write_predictions(output_dir / "test_predictions.csv", test_rows, prediction, results["label_names"])
     if results["task"] == "ser":
         matrix = np.array(results["confusion_matrix"])
@@ -238,6 +240,8 @@ def write_reports(output_dir: Path, results: dict, prediction, test_rows, config
         plot_scatter(prediction.predictions, prediction.label_ids, output_dir, results["method"])
     write_results(output_dir, results)
     write_model_card(output_dir, results, config, training_args)
+    # the card shows loading with trust_remote_code where cmt is not installed: the flat remote code makes that true
+    export_remote_code(output_dir)
 
 
 # --- plots -----------------------------------------------------------------------------------------------------------
