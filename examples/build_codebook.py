@@ -12,6 +12,11 @@ Example (LibriSpeech, HuBERT-large, layer 12 of 24):
         --librispeech_root /data/LibriSpeech --librispeech_subsets train-clean-100 train-clean-360 train-other-500 \
         --output_path codebooks/hubert-large-l12-k500.safetensors --label_output_dir data/librispeech-codes
 
+The file records what made the codes: the audio model as given (`--audio_model`; a local folder also by its absolute
+path) with a fingerprint of its weights, the layer, the audio normalisation, the sampling rate, the framing and K.
+`run_pretraining.py` (pretraining and TAPT) labels its corpus with that model and refuses any other, so keep
+`--audio_model` reachable (a Hub id, or a folder that stays where it is).
+
 For a backbone that has learnt nothing yet (random weights, or pretraining from scratch), cluster MFCCs of its frames
 instead, HuBERT's first iteration: `--layer mfcc` (39-d codewords: 13 MFCCs + deltas + delta-deltas).
 
@@ -32,8 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 from datasets import Dataset, DatasetDict, load_from_disk  # noqa: E402
-from transformers import AutoFeatureExtractor, AutoModel, HfArgumentParser, set_seed  # noqa: E402
+from transformers import AutoFeatureExtractor, HfArgumentParser, set_seed  # noqa: E402
 
+from modeling_cmt import load_pretrained_backbone  # noqa: E402
 from processing_cmt.codebook import MFCC_LAYER, fit_codebook, label_audio_codes, save_codebook  # noqa: E402
 from processing_cmt.corpora import load_librispeech, load_speech_text_corpus  # noqa: E402
 
@@ -141,7 +147,7 @@ def main(argv: list[str] | None = None):
 
     # 2. Backbone and audio preparation
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    audio_model = AutoModel.from_pretrained(args.audio_model).to(device).eval()
+    audio_model = load_pretrained_backbone(args.audio_model).to(device).eval()
     layer = parse_layer(args.layer, audio_model.config.num_hidden_layers)
     feature_extractor = None
     if args.feature_extractor is not None:
@@ -197,7 +203,8 @@ def main(argv: list[str] | None = None):
     print(
         f"Codebook: {centroids.shape[0]} codewords x {centroids.shape[1]} dims from layer {layer} of "
         f"{args.audio_model}, fitted on {metadata['num_frames']} frames of {metadata['num_utterances']} utterances "
-        f"-> {path}{labelled_note} ({time.perf_counter() - start:.1f} s)"
+        f"-> {path} (backbone fingerprint {metadata['backbone_fingerprint'][:12]}){labelled_note} "
+        f"({time.perf_counter() - start:.1f} s)"
     )
 
 

@@ -15,6 +15,7 @@ from .modeling_cmt import (
     CMTModelOutput,
     CMTPreTrainedModel,
     CMTSequenceClassifierOutput,
+    load_pretrained_backbone,
     orthogonality_loss,
 )
 from .version import __version__
@@ -38,4 +39,5 @@ __all__ = [
     "CMTForPreTraining",
     "CMTForPreTrainingOutput",
     "orthogonality_loss",
+    "load_pretrained_backbone",
 ]

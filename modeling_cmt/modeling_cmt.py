@@ -10,6 +10,8 @@ text tokens (MLM) and audio frames (codeword prediction).
 
 import copy
 import inspect
+import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +26,9 @@ from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 from transformers.utils import ModelOutput
 
 from configuration_cmt import CMTConfig, audio_frame_lengths, audio_receptive_field
+
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -380,6 +385,10 @@ class CMTPreTrainedModel(PreTrainedModel):
         """Builds a CMT model whose backbones are loaded from two checkpoints (local folders or Hub ids) and whose
         cross-modal layers and heads are freshly initialised.
 
+        Each backbone is loaded with [`load_pretrained_backbone`], so every one of its weights comes from its
+        checkpoint (RoBERTa-large's `RobertaForMaskedLM` file and HuBERT-large's legacy weight-norm keys included);
+        an info line then says how many tensors each backbone gave and names CMT's own, freshly initialised layers.
+
         Args:
             text_model_name_or_path (`str`): text backbone, e.g. `"FacebookAI/roberta-large"`.
             audio_model_name_or_path (`str`): audio backbone, e.g. `"facebook/hubert-large-ll60k"`.
@@ -387,6 +396,9 @@ class CMTPreTrainedModel(PreTrainedModel):
                 (`revision`, `cache_dir`, `token`, ...).
             config_kwargs: [`CMTConfig`] fields (`num_cross_layers`, `num_labels`, `ortho_loss_weight`, ...); a
                 `preset="cmt-base"|"cmt-large"` picks the paper's preset first.
+
+        Raises:
+            `ValueError`: naming the weights a backbone checkpoint lacks (or stores in another shape).
 
         Example:
 
@@ -402,20 +414,41 @@ class CMTPreTrainedModel(PreTrainedModel):
         config = CMTConfig.from_preset(preset, **config_kwargs) if preset else CMTConfig(**config_kwargs)
         model = cls(config)
         base = model.base_model
-        if base.text_model is not None:
-            text_backbone = AutoModel.from_pretrained(
-                text_model_name_or_path, **_backbone_kwargs(text_config), **(text_model_kwargs or {})
-            )
-            base.text_model.load_state_dict(text_backbone.state_dict())
-        if base.audio_model is not None:
-            audio_backbone = AutoModel.from_pretrained(audio_model_name_or_path, **(audio_model_kwargs or {}))
-            missing, unexpected = base.audio_model.load_state_dict(audio_backbone.state_dict(), strict=False)
-            # CMTForPreTraining adds a mask embedding to a backbone published without SpecAugment
-            if unexpected or set(missing) - {"masked_spec_embed"}:
+        prefix = "" if base is model else f"{model.base_model_prefix}."
+        loaded, fresh_in_backbones = [], []
+        for attribute, name, kwargs in (
+            ("text_model", text_model_name_or_path, text_model_kwargs),
+            ("audio_model", audio_model_name_or_path, audio_model_kwargs),
+        ):
+            if getattr(base, attribute) is None:
+                continue
+            state = load_pretrained_backbone(name, **(kwargs or {})).state_dict()
+            missing, unexpected = getattr(base, attribute).load_state_dict(state, strict=False)
+            # CMTForPreTraining adds a mask embedding to an audio backbone published without SpecAugment: CMT's own
+            allowed = {"masked_spec_embed"} if attribute == "audio_model" else set()
+            if unexpected or set(missing) - allowed:
                 raise RuntimeError(
-                    f"The audio backbone {audio_model_name_or_path!r} does not match: missing {missing}, unexpected "
-                    f"{unexpected}."
+                    f"The {attribute.removesuffix('_model')} backbone {name!r} does not match the one CMT built from "
+                    f"its config: missing {sorted(missing)}, unexpected {sorted(unexpected)}."
                 )
+            loaded.append(f"{attribute.removesuffix('_model')} backbone {name!r} ({len(state)} tensors)")
+            fresh_in_backbones += [f"{prefix}{attribute}.{key}" for key in missing]
+        # Everything outside the backbones was initialised by `cls(config)`: name it by its top-level module
+        backbones = tuple(f"{prefix}{attribute}." for attribute in ("text_model", "audio_model"))
+        own = {}
+        for key, tensor in model.state_dict().items():
+            if key.startswith(backbones) and key not in fresh_in_backbones:
+                continue
+            depth = 2 if prefix and key.startswith(prefix) else 1
+            module = key if key in fresh_in_backbones else ".".join(key.split(".")[:depth])
+            own[module] = own.get(module, 0) + tensor.numel()
+        logger.info(
+            "%s: every weight of the %s loaded; freshly initialised, CMT's own layers only: %s (%d values).",
+            type(model).__name__,
+            " and of the ".join(loaded),
+            ", ".join(sorted(own)) or "none",
+            sum(own.values()),
+        )
         return model
 
     def freeze_feature_encoder(self):
@@ -434,6 +467,76 @@ def _backbone_kwargs(text_config) -> dict:
     """RoBERTa/BERT-style text models come with a pooler that CMT never uses: build them without it."""
     model_class = MODEL_MAPPING[type(text_config)]
     return {"add_pooling_layer": False} if "add_pooling_layer" in inspect.signature(model_class).parameters else {}
+
+
+# Heads of published checkpoints that CMT never uses: MLM / CTC heads (RoBERTa-large's `lm_head`, BERT's `cls`), the
+# pooler CMT builds its text backbone without, wav2vec 2.0's quantizer and contrastive projections, task classifiers.
+UNUSED_BACKBONE_HEADS = {
+    "lm_head",
+    "cls",
+    "pooler",
+    "quantizer",
+    "project_q",
+    "project_hid",
+    "classifier",
+    "projector",
+}
+
+
+def load_pretrained_backbone(name_or_path: str | os.PathLike, **kwargs) -> PreTrainedModel:
+    """
+    Loads a pretrained text or audio backbone as [`CMTModel`] holds it ([`~transformers.AutoModel`], without the
+    pooler CMT never uses) and checks that every one of its weights comes from the checkpoint.
+
+    transformers loads what a published checkpoint stores in an older layout (RoBERTa-large's `RobertaForMaskedLM`
+    keys under `roberta.`, HuBERT-large's weight-norm `weight_g` / `weight_v`), but a weight the checkpoint lacks is
+    randomly initialised with no more than a log line, and one it has beyond the model is dropped. Here the first is
+    an error; the second a warning, or an info line for the heads CMT never uses (`UNUSED_BACKBONE_HEADS`:
+    RoBERTa-large's MLM head, a pooler, ...).
+
+    Args:
+        name_or_path (`str` or `os.PathLike`):
+            A local folder or a Hub id, e.g. `"FacebookAI/roberta-large"`, `"facebook/hubert-large-ll60k"`.
+        kwargs:
+            Passed to `AutoConfig.from_pretrained` and `AutoModel.from_pretrained` (`revision`, `cache_dir`,
+            `token`, ...).
+
+    Returns:
+        `PreTrainedModel`: the backbone, every weight from the checkpoint.
+
+    Raises:
+        `ValueError`: naming the weights the checkpoint lacks or stores in another shape.
+    """
+    name = str(name_or_path)
+    config = kwargs["config"] if "config" in kwargs else AutoConfig.from_pretrained(name, **kwargs)
+    backbone, info = AutoModel.from_pretrained(
+        name, **{**_backbone_kwargs(config), **kwargs, "output_loading_info": True}
+    )
+    model_name = type(backbone).__name__
+    mismatched = sorted(info["mismatched_keys"])
+    if info["missing_keys"] or mismatched:
+        shapes = [f"{key} (checkpoint {tuple(stored)}, model {tuple(wanted)})" for key, stored, wanted in mismatched]
+        raise ValueError(
+            f"The checkpoint {name!r} lacks weights that {model_name} needs, which would be randomly initialised: "
+            f"{', '.join(sorted(info['missing_keys']) + shapes)}. Is it a complete {config.model_type} checkpoint, "
+            "and its config.json the one it was saved with?"
+        )
+    unexpected = sorted(info["unexpected_keys"])
+    base_prefix = f"{backbone.base_model_prefix}."
+    heads = [key for key in unexpected if key.removeprefix(base_prefix).split(".")[0] in UNUSED_BACKBONE_HEADS]
+    unknown = [key for key in unexpected if key not in heads]
+    if unknown:
+        logger.warning(
+            "The checkpoint %r has weights that %s does not have, which are NOT loaded: %s. Check that its "
+            "config.json matches the weights.",
+            name,
+            model_name,
+            ", ".join(unknown),
+        )
+    if heads:
+        logger.info("Not loaded from %r, as CMT does not use them: %s.", name, ", ".join(heads))
+    logger.info("Loaded %s from %r: all %d tensors from the checkpoint.", model_name, name, len(backbone.state_dict()))
+    return backbone
 
 
 class CMTModel(CMTPreTrainedModel):
@@ -817,7 +920,9 @@ class CMTForPreTraining(CMTPreTrainedModel):
     # checkpoints from before the mask moved to the backbone's input carry the post-backbone mask vector
     _keys_to_ignore_on_load_unexpected = [r"^masked_audio_embed$"]
 
-    def resize_token_embeddings(self, new_num_tokens=None, pad_to_multiple_of=None, mean_resizing=True) -> nn.Embedding:
+    def resize_token_embeddings(
+        self, new_num_tokens=None, pad_to_multiple_of=None, mean_resizing=True
+    ) -> nn.Embedding:
         """[`~transformers.PreTrainedModel.resize_token_embeddings`], and the MLM output bias with it (the output
         layer's weight is the input word embeddings themselves, so it follows)."""
         embeddings = super().resize_token_embeddings(new_num_tokens, pad_to_multiple_of, mean_resizing)
@@ -995,4 +1100,5 @@ __all__ = [
     "CMTForSequenceRegression",
     "CMTForPreTraining",
     "orthogonality_loss",
+    "load_pretrained_backbone",
 ]

@@ -29,12 +29,13 @@ PIPELINE_REGISTRY.register_pipeline(
 _TRAINING_TOOLS = {
     ".codebook": [
         "assign_codes",
-        "extract_frame_features",
         "fit_codebook",
         "label_audio_codes",
         "load_codebook",
         "save_codebook",
     ],
+    ".codebook_provenance": ["backbone_fingerprint", "codebook_mismatches", "load_codebook_backbone"],
+    ".frame_features": ["extract_frame_features", "mfcc_frame_features"],
     ".corpora": [
         "BuildReport",
         "IEMOCAP_EXCLUDED_LABELS",

@@ -28,6 +28,8 @@ LAYERS = {
     # training tools
     "processing_cmt.data_collator": 3,
     "processing_cmt.codebook": 3,
+    "processing_cmt.codebook_provenance": 3,
+    "processing_cmt.frame_features": 3,
     "processing_cmt.metrics": 3,
     "processing_cmt.evaluate_cmt": 3,
     "processing_cmt.tokenizer_training": 3,
@@ -36,6 +38,7 @@ LAYERS = {
     "modeling_cmt.remote_code": 4,
     "modeling_cmt.model_card": 4,
     "modeling_cmt.hub": 4,
+    "modeling_cmt.onnx": 4,
 }
 LAYER_NAMES = ["configuration", "modeling", "processing", "training tools", "Hub publishing"]
 
