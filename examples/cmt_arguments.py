@@ -64,9 +64,24 @@ RECIPE_HELP = (
 # Keyword-only, so that a script's dataclass may add required fields (--task) after these.
 @dataclass(kw_only=True)
 class PreprocessingArguments:
-    """What both scripts do to a corpus before training: `preprocess_corpus` reads these."""
+    """What both scripts do to a corpus before and while training: `preprocess_corpus` and `CMTTrainer` read these."""
 
-    max_audio_seconds: float | None = field(default=15.0, metadata={"help": "Truncate longer utterances."})
+    max_audio_seconds: float | None = field(
+        default=None,
+        metadata={
+            "help": "Drop training utterances longer than this many seconds, with their transcripts (the log says how "
+            "many). Audio is never cut, so a transcript always comes with all of its audio; validation and test "
+            "splits stay whole. Default: keep every utterance."
+        },
+    )
+    max_batch_audio_seconds: float | None = field(
+        default=None,
+        metadata={
+            "help": "Most padded audio per device batch, in seconds (utterances x the longest one): training batches "
+            "are then grouped by length and hold at most --per_device_train_batch_size utterances, fewer when they "
+            "are long, so that memory stays bounded whatever the utterances' lengths. Default: fixed batches."
+        },
+    )
     max_train_samples: int | None = field(default=None, metadata={"help": "Use only this many training examples."})
     preprocessing_num_workers: int | None = field(default=None, metadata={"help": "Processes for preprocessing."})
 
@@ -109,8 +124,18 @@ class PretrainingModelArguments:
     codebook_model: str | None = field(
         default=None,
         metadata={
-            "help": "Audio model whose features the codebook was fitted on (labels the frames). Defaults to "
-            "--audio_model, or the checkpoint's own audio backbone."
+            "help": "Where the audio model the codebook was fitted on is (labels the frames), when the codebook's "
+            "own record of it (local path or Hub id) is out of reach or the codebook predates that record. It is "
+            "checked against the codebook's fingerprint. Default: the model the codebook records (this run's own "
+            "audio backbone when it is that model)."
+        },
+    )
+    allow_codebook_mismatch: bool = field(
+        default=False,
+        metadata={
+            "help": "Label frames even with an audio model, layer or normalisation other than the codebook's (a "
+            "warning instead of an error); when the codebook's model cannot be loaded, label with this run's own "
+            "audio backbone (for TAPT, the checkpoint's, whose targets drift from the pretraining's)."
         },
     )
 

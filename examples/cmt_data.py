@@ -3,13 +3,20 @@
 transcripts for pretraining and TAPT (frames labelled with codewords), labelled train / validation / test splits for
 fine-tuning (labels checked against the label set), and the preprocessing both share."""
 
+import io
+import logging
 import math
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+import numpy as np
+import soundfile as sf
 from cmt_arguments import FinetuningDataArguments, PreprocessingArguments, PretrainingDataArguments
 from datasets import ClassLabel, Dataset, DatasetDict
+from transformers import AutoModel
 
 from processing_cmt import (
     iemocap_validation_speaker,
@@ -20,7 +27,10 @@ from processing_cmt import (
     load_mosei_mmsa,
     load_speech_text_corpus,
 )
+from processing_cmt.codebook_provenance import codebook_has_provenance, codebook_mismatches, load_codebook_backbone
 
+
+logger = logging.getLogger(__name__)
 
 SPLIT_ALIASES = {
     "train": "train",
@@ -46,6 +56,38 @@ def first_examples(dataset: Dataset, limit: int | None) -> Dataset:
     return dataset if limit is None else dataset.select(range(min(limit, len(dataset))))
 
 
+def audio_num_samples(audio, sampling_rate: int, name: str) -> int:
+    """The samples `load_audio(audio, sampling_rate)` returns, read from the file's header (or an array's shape)
+    without decoding: the `length` of length grouping and of the audio limits. Resampling changes the count as
+    librosa's resampler does (`ceil(frames * target / source)`).
+
+    Raises:
+        `ValueError`: naming the item, for audio whose length cannot be read or that is empty.
+    """
+    frames, rate = None, None
+    try:
+        if isinstance(audio, Mapping) and audio.get("array") is not None:  # `load_audio`'s order: array, bytes, path
+            array = np.asarray(audio["array"])
+            frames, rate = (max(array.shape) if array.ndim else 0), audio.get("sampling_rate")
+        else:
+            source = (audio.get("bytes") or audio.get("path")) if isinstance(audio, Mapping) else audio
+            if isinstance(source, bytes):
+                source = io.BytesIO(source)
+            if isinstance(source, (str, os.PathLike, io.BytesIO)):
+                info = sf.info(source if isinstance(source, io.BytesIO) else os.fspath(source))
+                frames, rate = info.frames, info.samplerate
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
+        raise ValueError(f"{name}: cannot read the length of audio {audio!r:.200} from its header: {error}") from error
+    if frames is None or not rate:
+        raise ValueError(
+            f"{name}: cannot tell the length of audio {audio!r:.200}; expected a file path, `bytes`, or an `array` "
+            "with its `sampling_rate`."
+        )
+    if frames == 0:
+        raise ValueError(f"{name}: the audio is empty (0 samples).")
+    return frames if rate == sampling_rate else int(np.ceil(frames * (float(sampling_rate) / rate)))
+
+
 def preprocess_corpus(
     corpus: DatasetDict,
     processor,
@@ -53,35 +95,93 @@ def preprocess_corpus(
     data_args: PreprocessingArguments,
     keep_columns: tuple[str, ...] = (),
 ) -> DatasetDict:
-    """Tokenises the transcripts and decodes, resamples and normalises the audio of every split once, unpadded
-    (collators pad per batch). Adds a `length` column (audio samples) for `train_sampling_strategy="group_by_length"`.
+    """Tokenises the transcripts and reads every utterance's `length` (audio samples at the processor's rate) from
+    its file header, without decoding; the `audio` column (paths) stays for [`AudioDecoding`], which decodes on the
+    fly. So the prepared corpus holds token ids, lengths and paths, never waveforms (float32 of 960 h would be
+    221 GB, in memory or in the datasets cache, before step 1).
 
-    Runs on the main process first so that the other processes read the cached result.
+    Utterances are never cut: a transcript always comes with all of its audio, in training, evaluation and the
+    pipeline. `--max_audio_seconds` drops longer *training* utterances with their transcripts; validation and test
+    splits stay whole. The log says, per split, how many utterances the rule dropped.
+
+    Runs on the main process first so that the other processes read a cached result where there is one.
     """
+    limit = data_args.max_audio_seconds
+    if limit is not None and not limit > 0:
+        raise ValueError(f"--max_audio_seconds must be a positive number of seconds, got {limit!r}.")
+    rate = processor.sampling_rate
 
-    def prepare(batch):
-        features = processor(
-            text=batch["text"], audio=batch["audio"], padding=False, max_audio_seconds=data_args.max_audio_seconds
-        )
-        return {
-            "input_ids": features["input_ids"],
-            "input_values": features["input_values"],
-            "length": [len(values) for values in features["input_values"]],
-        }
+    def prepare(batch, indices, split):
+        lengths = [audio_num_samples(a, rate, name=f"{split}[{i}]") for a, i in zip(batch["audio"], indices)]
+        return {"input_ids": processor(text=batch["text"], padding=False)["input_ids"], "length": lengths}
 
     with training_args.main_process_first(desc="preprocessing the corpus"):
         processed = DatasetDict()
         for split, dataset in corpus.items():
-            drop = [c for c in dataset.column_names if c not in keep_columns]
-            processed[split] = dataset.map(
+            drop = [c for c in dataset.column_names if c not in ("audio", *keep_columns)]
+            dataset = dataset.map(
                 prepare,
                 batched=True,
-                batch_size=32,
+                with_indices=True,
+                fn_kwargs={"split": split},
                 remove_columns=drop,
                 num_proc=data_args.preprocessing_num_workers,
-                desc=f"Preparing {split}",
+                desc=f"Preparing {split} (transcripts, lengths from headers)",
             )
+            processed[split] = _apply_length_rule(dataset, split, limit if split == "train" else None, rate)
     return processed
+
+
+def _apply_length_rule(dataset: Dataset, split: str, limit: float | None, sampling_rate: int) -> Dataset:
+    """Drops the utterances longer than `limit` seconds, transcript and audio together, and says so in the log."""
+    lengths = np.asarray(dataset.with_format(None)["length"][:], dtype=np.int64)
+    hours = lengths.sum() / sampling_rate / 3600
+    if limit is None:
+        longest = lengths.max(initial=0) / sampling_rate
+        logger.info(f"{split}: {len(lengths):,} utterances ({hours:.3g} h, longest {longest:.1f} s), all kept whole.")
+        return dataset
+    keep = np.flatnonzero(lengths <= limit * sampling_rate)
+    kept_hours = lengths[keep].sum() / sampling_rate / 3600
+    dropped = len(lengths) - len(keep)
+    message = (
+        f"{split}: {dropped:,} of {len(lengths):,} utterances longer than {limit:g} s dropped with their transcripts "
+        f"(--max_audio_seconds); {kept_hours:.3g} of {hours:.3g} h kept, none cut."
+    )
+    (logger.warning if dropped else logger.info)(message)
+    if len(keep) == 0:
+        raise ValueError(f"{message} Nothing is left to train on: raise --max_audio_seconds or leave it unset.")
+    return dataset.select(keep) if dropped else dataset
+
+
+class AudioDecoding:
+    """
+    The transform ([`~datasets.Dataset.with_transform`]) of a prepared split: when the DataLoader reads examples, it
+    decodes, resamples and normalises their audio with the processor (exactly what the pipeline does), and hands the
+    collators `input_ids` + `input_values`. Decoding happens in the DataLoader's workers
+    (`--dataloader_num_workers`), for the examples of the batch only.
+
+    Args:
+        processor ([`CMTProcessor`]): the model's processor.
+    """
+
+    def __init__(self, processor):
+        self.processor = processor
+
+    def __call__(self, batch: dict[str, list]) -> dict[str, list]:
+        if "audio" not in batch:
+            raise ValueError(
+                f"The examples have no `audio` column to decode (columns {sorted(batch)}): keep "
+                "--remove_unused_columns false, so that Trainer does not drop it before decoding."
+            )
+        features = {key: values for key, values in batch.items() if key != "audio"}
+        features["input_values"] = self.processor(audio=list(batch["audio"]), padding=False)["input_values"]
+        return features
+
+
+def with_audio_decoding(corpus: DatasetDict, processor) -> DatasetDict:
+    """Every split of a [`preprocess_corpus`] result with [`AudioDecoding`] as its transform. Set it last: `map`
+    and `filter` see the transform's output, and label_audio_codes reads the `audio` column."""
+    return DatasetDict({split: dataset.with_transform(AudioDecoding(processor)) for split, dataset in corpus.items()})
 
 
 # --- pretraining and TAPT --------------------------------------------------------------------------------------------
@@ -123,8 +223,17 @@ def _read_pretraining_corpus(data_args: PretrainingDataArguments, stage: str) ->
     )
 
 
-def attach_codes(corpus: DatasetDict, model, model_args, codebook, max_audio_seconds: float | None) -> DatasetDict:
-    """Labels every frame with its codeword id, unless the corpus already has an `audio_codes` column."""
+def attach_codes(
+    corpus: DatasetDict, model, model_args, codebook, max_audio_seconds: float | None, feature_extractor=None
+) -> DatasetDict:
+    """Labels every frame with its codeword id, unless the corpus already has an `audio_codes` column.
+
+    The labeller is the audio model the codebook was fitted on, so that TAPT's targets are the pretraining's: the one
+    --codebook_model names, else this run's own audio backbone when it is that model (pretraining from the published
+    backbone), else the model the codebook records, from its local path or Hub id (TAPT: the checkpoint's backbone
+    was trained further). A labeller, layer or normalisation (`feature_extractor`, the processor's) other than the
+    codebook's is refused, naming both, unless --allow_codebook_mismatch.
+    """
     if all("audio_codes" in split.column_names for split in corpus.values()):
         return corpus
     if codebook is None:
@@ -134,9 +243,48 @@ def attach_codes(corpus: DatasetDict, model, model_args, codebook, max_audio_sec
             f"Codebook {model_args.codebook} has shape {tuple(codebook[0].shape)} but the model expects "
             f"(num_codewords, codeword_dim) = {tuple(model.codebook.shape)}."
         )
-    labeller = model_args.codebook_model or model_args.audio_model or model.cmt.audio_model
+    metadata, allow = codebook[1], model_args.allow_codebook_mismatch
+    source = f"Codebook {model_args.codebook!r}"
+    own_backbone = model.cmt.audio_model
+    own_name = f"this run's audio backbone (from {model_args.model_name_or_path or model_args.audio_model!r})"
+    if model_args.codebook_model:
+        labeller, labeller_name = AutoModel.from_pretrained(model_args.codebook_model), repr(model_args.codebook_model)
+    elif not codebook_has_provenance(metadata):
+        raise ValueError(
+            f"{source} records no fingerprint of the audio model it was fitted on (it predates provenance records), "
+            f"so its labeller cannot be checked: pass --codebook_model with that model ({metadata.get('backbone')!r} "
+            "by its metadata), or rebuild the codebook with examples/build_codebook.py."
+        )
+    elif not codebook_mismatches(metadata, own_backbone):
+        labeller, labeller_name = own_backbone, own_name
+    else:
+        try:
+            labeller = load_codebook_backbone(metadata, source)
+            labeller_name = f"{metadata['backbone']!r}, the model the codebook records"
+        except ValueError as error:
+            differences = "; ".join(codebook_mismatches(metadata, own_backbone))
+            if not allow:
+                raise ValueError(
+                    f"{error} Nor can {own_name} stand in for it: {differences}. Pass --codebook_model with where "
+                    "that model is, or --allow_codebook_mismatch to label with this run's backbone (its targets "
+                    "are not the pretraining's)."
+                ) from error
+            logging.getLogger(__name__).warning(
+                "%s Labelling with %s instead (--allow_codebook_mismatch): %s.", error, own_name, differences
+            )
+            labeller, labeller_name = own_backbone, own_name
+    logging.getLogger(__name__).info(
+        "Labelling frames with %s: layer %s of %s", source, metadata.get("layer"), labeller_name
+    )
     for split in list(corpus):
-        corpus[split] = label_audio_codes(corpus[split], labeller, codebook, max_audio_seconds=max_audio_seconds)
+        corpus[split] = label_audio_codes(
+            corpus[split],
+            labeller,
+            codebook,
+            feature_extractor=feature_extractor,
+            max_audio_seconds=max_audio_seconds,
+            allow_codebook_mismatch=allow,
+        )
     return corpus
 
 
@@ -194,9 +342,11 @@ def load_task_data(data_args: FinetuningDataArguments, fold: int | None) -> Task
 
 
 def prepare_features(data: TaskData, processor, training_args, data_args: FinetuningDataArguments) -> DatasetDict:
-    """Everything the model sees: `input_ids` (the transcript), `input_values` (the audio), and `labels` for the loss;
-    plus `length` for the sampler. Every other column (ids, speakers, emotion codes, ...) is dropped here."""
-    return preprocess_corpus(data.corpus, processor, training_args, data_args, keep_columns=("labels",))
+    """Everything the model sees: `input_ids` (the transcript), `input_values` (the audio, decoded as examples are
+    read), and `labels` for the loss; plus `length` for the sampler. Every other column (ids, speakers, emotion
+    codes, ...) is dropped here."""
+    features = preprocess_corpus(data.corpus, processor, training_args, data_args, keep_columns=("labels",))
+    return with_audio_decoding(features, processor)
 
 
 def load_labelled_corpus(data_args: FinetuningDataArguments) -> DatasetDict:

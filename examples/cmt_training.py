@@ -6,8 +6,10 @@ components CMT models return."""
 import logging
 import os
 import sys
+from functools import partial
 
 import datasets
+import numpy as np
 import torch
 import transformers
 from cmt_arguments import (
@@ -20,10 +22,11 @@ from cmt_arguments import (
     parse_layer_pooling,
     parse_overrides,
 )
-from torch.utils.data import SequentialSampler
-from transformers import AutoConfig, Trainer, TrainerState
+from torch.utils.data import DataLoader, Sampler, SequentialSampler
+from transformers import AutoConfig, Trainer, TrainerCallback, TrainerState
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_pt_utils import LengthGroupedSampler
+from transformers.trainer_utils import seed_worker
 
 from modeling_cmt import (
     CMT_PRESETS,
@@ -65,8 +68,9 @@ def setup_logging(training_args) -> None:
     if training_args.should_log:  # the main process logs at INFO, as transformers' example scripts do
         transformers.utils.logging.set_verbosity_info()
     log_level = training_args.get_process_log_level()
-    for lib_logger in (logger, logging.getLogger("processing_cmt"), logging.getLogger("__main__")):
-        lib_logger.setLevel(log_level)
+    # cmt_data logs what the length rule dropped
+    for name in (__name__, "cmt_data", "processing_cmt", "__main__"):
+        logging.getLogger(name).setLevel(log_level)
     datasets.utils.logging.set_verbosity(log_level)
     transformers.utils.logging.set_verbosity(log_level)
     transformers.utils.logging.enable_default_handler()
@@ -206,23 +210,171 @@ class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
         return super().__iter__()
 
 
+class AudioBudgetBatchSampler(Sampler[list[int]]):
+    """
+    Length-grouped training batches whose padded audio stays within a budget, so that memory is bounded however long
+    the utterances are (none is ever cut). The utterances, longest first, are packed into batches of at most
+    `max_batch_size` whose size x longest utterance stays within `max_batch_samples`: batches of long utterances
+    hold fewer. The batches are made once, as fairseq's `batch_by_size` makes them; each epoch shuffles their order
+    from (seed, epoch), with the batch of the longest utterances first (an out-of-memory error shows at the first
+    step, as with transformers' `LengthGroupedSampler`), so a resumed run sees the batches of an uninterrupted one.
+
+    Under accelerate, each process takes every n-th batch (`BatchSamplerShard`); as this sampler has no fixed
+    `batch_size`, the last round is completed with the first batches, so every process runs the same number of steps.
+
+    Args:
+        lengths (`list[int]`): audio samples of each example.
+        max_batch_samples (`int`): most padded audio samples per batch.
+        max_batch_size (`int`): most examples per batch.
+        seed (`int`): seeds the order of the batches, with the epoch.
+
+    Raises:
+        `ValueError`: when one utterance alone is over the budget (it cannot be cut).
+    """
+
+    def __init__(self, lengths: list[int], max_batch_samples: int, max_batch_size: int, seed: int):
+        lengths = np.asarray(lengths, dtype=np.int64)
+        if len(lengths) == 0:
+            raise ValueError("AudioBudgetBatchSampler got no examples.")
+        order = np.argsort(-lengths, kind="stable")
+        if lengths[order[0]] > max_batch_samples:
+            raise ValueError(
+                f"Example {int(order[0])} has {int(lengths[order[0]])} audio samples, more than a batch may hold "
+                f"({max_batch_samples}): raise --max_batch_audio_seconds above its duration, or drop the longest "
+                "utterances with --max_audio_seconds."
+            )
+        self.batches, batch = [], []
+        for index in order.tolist():
+            # sorted longest first: a batch's first example is its longest
+            if batch and (len(batch) == max_batch_size or (len(batch) + 1) * lengths[batch[0]] > max_batch_samples):
+                self.batches.append(batch)
+                batch = []
+            batch.append(index)
+        self.batches.append(batch)
+        self.lengths, self.max_batch_samples, self.seed, self.epoch = lengths, max_batch_samples, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        rest = (1 + torch.randperm(len(self.batches) - 1, generator=generator)).tolist()
+        for position in [0, *rest]:  # batch 0 holds the longest utterance
+            yield list(self.batches[position])
+
+    def describe(self, sampling_rate: int) -> str:
+        """One line for the log: the batches, their sizes and the padding they carry."""
+        sizes = [len(batch) for batch in self.batches]
+        padded = sum(len(batch) * self.lengths[batch[0]] for batch in self.batches)
+        return (
+            f"{len(self.batches):,} length-grouped batches of {min(sizes)}-{max(sizes)} utterances (mean "
+            f"{np.mean(sizes):.1f}), each within {self.max_batch_samples / sampling_rate:g} s of padded audio; "
+            f"padding {1 - self.lengths.sum() / padded:.1%} of the audio samples."
+        )
+
+
+class SeededSamplerEpoch(TrainerCallback):
+    """Sets the epoch of the trainer's seeded sampler as each epoch begins. Trainer's own `set_epoch` call does not
+    reach it where accelerate wraps it twice: a multi-process run resumed within an epoch (`SkipBatchSampler` around
+    `BatchSamplerShard`), which would then replay epoch 0's order."""
+
+    def __init__(self, trainer: "CMTTrainer"):
+        self.trainer = trainer
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        if self.trainer.seeded_sampler is not None:
+            # `state.epoch` is the fraction of epochs done: whole at an epoch's end, restored with the checkpoint
+            self.trainer.seeded_sampler.set_epoch(int(state.epoch or 0))
+
+
 class CMTTrainer(Trainer):
     """A [`~transformers.Trainer`] that also logs, next to `loss`, the mean of each loss component the model returns
     over the logging window: `text_mlm_loss` / `audio_mlm_loss` in pretraining, `task_loss` / `ortho_loss` in
-    fine-tuning (averaged over processes); whose `group_by_length` order is reproducible on resume; and whose
-    evaluation keeps the dataset's order, so that predictions line up with the examples."""
+    fine-tuning (averaged over processes); whose `group_by_length` order is reproducible on resume; whose training
+    batches, with `max_batch_audio_seconds`, hold a bounded amount of padded audio ([`AudioBudgetBatchSampler`]);
+    and whose evaluation keeps the dataset's order, so that predictions line up with the examples.
 
-    def __init__(self, *args, **kwargs):
+    Args:
+        max_batch_audio_seconds (`float`, *optional*):
+            Most padded audio per device batch, in seconds at the processor's `sampling_rate`; the batches then hold
+            at most `per_device_train_batch_size` utterances, fewer when they are long.
+        args, kwargs: as for [`~transformers.Trainer`].
+    """
+
+    def __init__(self, *args, max_batch_audio_seconds: float | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        if max_batch_audio_seconds is not None and not max_batch_audio_seconds > 0:
+            raise ValueError(f"--max_batch_audio_seconds must be a positive number, got {max_batch_audio_seconds!r}.")
+        self.max_batch_audio_seconds = max_batch_audio_seconds
+        self.seeded_sampler: EpochSeededLengthGroupedSampler | AudioBudgetBatchSampler | None = None
+        self.add_callback(SeededSamplerEpoch(self))
         self._component_sums: dict[str, torch.Tensor] = {}
         self._component_steps = 0
 
+    def _data_seed(self) -> int:
+        return self.args.data_seed if self.args.data_seed is not None else self.args.seed
+
+    def _stored_lengths(self, dataset) -> list[int] | None:
+        # read as stored: through the dataset's transform (`AudioDecoding`) the column would decode every example
+        name = self.args.length_column_name
+        if not isinstance(dataset, datasets.Dataset) or name not in dataset.column_names:
+            return None
+        return dataset.with_format(None)[name][:]
+
+    def get_train_dataloader(self) -> DataLoader:
+        if self.max_batch_audio_seconds is None:
+            return super().get_train_dataloader()
+        lengths = self._stored_lengths(self.train_dataset)
+        if lengths is None:
+            raise ValueError(
+                f"--max_batch_audio_seconds needs the training set's `{self.args.length_column_name}` column (audio "
+                "samples per example, as `preprocess_corpus` writes it)."
+            )
+        sampling_rate = self.processing_class.sampling_rate
+        scale = max(1, self.args.n_gpu)  # one process driving several GPUs (DataParallel) batches for all of them
+        batch_sampler = AudioBudgetBatchSampler(
+            lengths,
+            max_batch_samples=int(self.max_batch_audio_seconds * sampling_rate * scale),
+            max_batch_size=self.args.train_batch_size,
+            seed=self._data_seed(),
+        )
+        logger.info(f"Training batches: {batch_sampler.describe(sampling_rate)}")
+        self.seeded_sampler = batch_sampler
+        # Trainer's own DataLoader settings, with the batch sampler in place of batch_size + sampler
+        dataloader = DataLoader(
+            self.train_dataset,
+            batch_sampler=batch_sampler,
+            collate_fn=self.data_collator,
+            num_workers=self.args.dataloader_num_workers,
+            pin_memory=self.args.dataloader_pin_memory,
+            persistent_workers=self.args.dataloader_persistent_workers,
+            multiprocessing_context=self.args.dataloader_multiprocessing_context,
+            prefetch_factor=self.args.dataloader_prefetch_factor,
+            in_order=self.args.dataloader_in_order,
+            worker_init_fn=partial(
+                seed_worker, num_workers=self.args.dataloader_num_workers, rank=self.args.process_index
+            ),
+        )
+        return self.accelerator.prepare(dataloader)
+
     def _get_train_sampler(self, train_dataset=None):
-        # one of the two private Trainer hooks we override: swap the sampler for its resumable twin
+        # one of the two private Trainer hooks we override: a resumable length-grouped order, whose lengths are read
+        # from the stored column (Trainer's own read goes through the decoding transform)
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        lengths = self._stored_lengths(dataset)
+        if self.args.train_sampling_strategy == "group_by_length" and lengths is not None:
+            batch_size = self.args.train_batch_size * self.args.gradient_accumulation_steps
+            self.seeded_sampler = EpochSeededLengthGroupedSampler(batch_size, lengths, self._data_seed())
+            return self.seeded_sampler
         sampler = super()._get_train_sampler(train_dataset)
         if type(sampler) is LengthGroupedSampler:
-            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
-            return EpochSeededLengthGroupedSampler(sampler.batch_size, sampler.lengths, seed)
+            self.seeded_sampler = EpochSeededLengthGroupedSampler(
+                sampler.batch_size, sampler.lengths, self._data_seed()
+            )
+            return self.seeded_sampler
         return sampler
 
     def _get_eval_sampler(self, eval_dataset):

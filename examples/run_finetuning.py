@@ -124,7 +124,8 @@ def main(argv: list[str] | None = None) -> dict:
         method = method_name(model_args, model.config)
         logger.info(f"{method} on {data.description}: " + ", ".join(f"{s} {len(d)}" for s, d in data.corpus.items()))
 
-        # 4. tokenise + normalise audio once; the test ids and transcripts go to the predictions file
+        # 4. tokenise, lengths from the file headers (long training utterances dropped whole, never cut); the audio
+        #    is decoded as batches are read. The test ids and transcripts go to the predictions file
         test_rows = data.corpus["test"].select_columns(
             [c for c in ("id", "text") if c in data.corpus["test"].column_names]
         )
@@ -143,6 +144,7 @@ def main(argv: list[str] | None = None) -> dict:
             data_collator=DataCollatorForCMT(processor.tokenizer),
             processing_class=processor,
             compute_metrics=compute_metrics,
+            max_batch_audio_seconds=data_args.max_batch_audio_seconds,
         )
         logger.info(f"{method}: " + describe_run(run_args, len(features["train"])))
         train_result = trainer.train(

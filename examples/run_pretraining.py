@@ -14,7 +14,11 @@ TAPT continues from that checkpoint on the downstream task's own audio + transcr
 
     accelerate launch examples/run_pretraining.py --stage tapt --model_name_or_path runs/cmt-base-pt \
         --iemocap_root /data/IEMOCAP_full_release --fold 1 --codebook codebook.safetensors \
-        --codebook_model facebook/hubert-large-ll60k --output_dir runs/cmt-base-tapt-fold1 --max_steps 5000
+        --output_dir runs/cmt-base-tapt-fold1 --max_steps 5000
+
+Its frames are labelled by the audio model the codebook records (here facebook/hubert-large-ll60k, as published), not
+by the checkpoint's backbone that pretraining updated, so that the targets stay the pretraining's; pass
+--codebook_model where that model lives if its recorded path or Hub id is out of reach.
 
 Multi-GPU and multi-node runs use the same command through `accelerate config` (DeepSpeed ZeRO and FSDP included).
 """
@@ -29,7 +33,7 @@ from transformers import set_seed
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # a source checkout, uninstalled
 
 from cmt_arguments import parse_pretraining_arguments  # noqa: E402
-from cmt_data import attach_codes, load_pretraining_corpus, preprocess_corpus  # noqa: E402
+from cmt_data import attach_codes, load_pretraining_corpus, preprocess_corpus, with_audio_decoding  # noqa: E402
 from cmt_reporting import describe_run, pretraining_summary  # noqa: E402
 from cmt_training import CMTTrainer, build_pretraining_model, resume_collator, setup_logging  # noqa: E402
 
@@ -51,11 +55,13 @@ def main(argv: list[str] | None = None) -> None:
     codebook = load_codebook(model_args.codebook) if model_args.codebook else None
     model, processor = build_pretraining_model(model_args, codebook)
 
-    # 3. corpus: read, tokenise + normalise audio once, label frames with codewords
+    # 3. corpus: read, tokenise, lengths from the file headers (long training utterances dropped whole, never cut),
+    #    label every frame with its codeword; the audio is decoded as batches are read
     corpus = load_pretraining_corpus(data_args, model_args.stage)
     corpus = preprocess_corpus(corpus, processor, training_args, data_args, keep_columns=("audio_codes",))
     with training_args.main_process_first(desc="labelling frames with codewords"):
-        corpus = attach_codes(corpus, model, model_args, codebook, data_args.max_audio_seconds)
+        corpus = attach_codes(corpus, model, model_args, codebook, None, processor.feature_extractor)
+    corpus = with_audio_decoding(corpus, processor)
 
     # 4. collator: RoBERTa text masking + HuBERT-style span masking, seeded per batch so that a resumed run draws
     #    the same masks as an uninterrupted one
@@ -79,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
         eval_dataset=corpus.get("validation") if training_args.eval_strategy != "no" else None,
         data_collator=collator,
         processing_class=processor,
+        max_batch_audio_seconds=data_args.max_batch_audio_seconds,
     )
     logger.info(describe_run(training_args, len(corpus["train"])))
     if training_args.resume_from_checkpoint:

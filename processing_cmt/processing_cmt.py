@@ -254,7 +254,9 @@ class CMTProcessor(ProcessorMixin):
             max_length (`int`, *optional*):
                 Passed to the tokenizer.
             max_audio_seconds (`float`, *optional*):
-                Keep only the first `max_audio_seconds` seconds of every waveform.
+                Without `text`: keep only the first `max_audio_seconds` seconds of every waveform. With `text`,
+                nothing is cut: a waveform longer than this is an error, since cutting it would pair the whole
+                transcript with part of its audio (drop such utterances, or split them with their words, instead).
             return_tensors (`str`, *optional*):
                 `"pt"` or `"np"` for a padded batch of tensors; `None` for Python lists (of 1-D float32 arrays for
                 `input_values`).
@@ -270,7 +272,8 @@ class CMTProcessor(ProcessorMixin):
         Raises:
             `ValueError`: naming the item (index and path) for an empty transcript, a non-string transcript, an
             unreadable/empty/non-finite audio, a raw array without `sampling_rate`; and for text and audio batches
-            of different lengths or neither input given.
+            of different lengths or neither input given; naming the item, for audio longer than `max_audio_seconds`
+            when `text` is given.
         """
         if text is None and audio is None:
             raise ValueError("CMTProcessor needs `text`, `audio` or both.")
@@ -294,16 +297,31 @@ class CMTProcessor(ProcessorMixin):
             )
             data.update(encoding.data)
         if audios is not None:
+            # A transcript covers its whole recording: with `text`, audio over the limit is refused, never cut.
+            cut_seconds = max_audio_seconds if texts is None else None
             waveforms = [
                 load_audio(
                     item,
                     self.sampling_rate,
-                    max_seconds=max_audio_seconds,
+                    max_seconds=cut_seconds,
                     name=_audio_name(index if audio_is_batch else None, item),
                     source_sampling_rate=sampling_rate,
                 )
                 for index, item in enumerate(audios)
             ]
+            if texts is not None and max_audio_seconds is not None:
+                if not (isinstance(max_audio_seconds, (int, float)) and max_audio_seconds > 0):
+                    raise ValueError(f"`max_audio_seconds` must be a positive number, got {max_audio_seconds!r}.")
+                limit = max(1, int(round(max_audio_seconds * self.sampling_rate)))  # what `load_audio` would keep
+                for index, (item, waveform) in enumerate(zip(audios, waveforms)):
+                    if waveform.size > limit:
+                        raise ValueError(
+                            f"{_audio_name(index if audio_is_batch else None, item)} lasts "
+                            f"{waveform.size / self.sampling_rate:.2f} s, longer than max_audio_seconds="
+                            f"{max_audio_seconds:g}: cutting it would pair the whole transcript with part of its "
+                            "audio. Keep the utterance whole (no `max_audio_seconds`), drop it, or split it with "
+                            "its words."
+                        )
             waveforms = [self.normalize_audio(waveform) for waveform in waveforms]
             if strategy is PaddingStrategy.DO_NOT_PAD:
                 # No all-ones mask per sample: it would be 2x the size of the audio in a pre-processed corpus, and

@@ -409,7 +409,9 @@ def test_only_transcript_and_audio_reach_the_model(setup, tmp_path):
     _, processor = cmt_training.build_finetuning_model(model_args, "ser", data.label_names, 1)
     features = cmt_data.prepare_features(data, processor, training_args, data_args)
     for split, dataset in features.items():
-        assert sorted(dataset.column_names) == ["input_ids", "input_values", "labels", "length"], split
+        # stored: token ids, lengths, labels and the audio's path; the waveform is decoded as examples are read
+        assert sorted(dataset.column_names) == ["audio", "input_ids", "labels", "length"], split
+        assert sorted(dataset[0]) == ["input_ids", "input_values", "labels", "length"], split
         raw = data.corpus[split]
         expected = processor(text=raw["text"][:3], audio=raw["audio"][:3], padding=False)
         for index in range(3):

@@ -78,9 +78,13 @@ def train_losses(output_dir) -> dict[int, dict]:
 
 
 def test_pretraining_learns_logs_both_losses_and_resumes_exactly(pretraining_setup):
+    """With batches of at most 1 s of padded audio (utterances of 0.2-0.35 s: 2 to 4 per batch), resumed from a
+    checkpoint in the middle of the third epoch."""
     output = pretraining_setup["root"] / "run"
-    result = run_script(pretraining_setup, output, "--max_steps", "30", "--save_steps", "15")
+    budget = ("--max_batch_audio_seconds", "1.0")
+    result = run_script(pretraining_setup, output, "--max_steps", "30", "--save_steps", "15", *budget)
     assert "Done: pretrain for 30 steps" in result.stdout
+    assert "Training batches: 6 length-grouped batches of 2-4 utterances" in result.stdout + result.stderr
     logs = train_losses(output)
     assert sorted(logs) == list(range(1, 31))
     for log in logs.values():  # L_tot = L_a + L_w, both logged
@@ -95,7 +99,7 @@ def test_pretraining_learns_logs_both_losses_and_resumes_exactly(pretraining_set
     shutil.copytree(output / "checkpoint-15", resumed / "checkpoint-15")
     run_script(
         pretraining_setup, resumed, "--max_steps", "30", "--save_steps", "15",
-        "--resume_from_checkpoint", str(resumed / "checkpoint-15"),
+        "--resume_from_checkpoint", str(resumed / "checkpoint-15"), *budget,
     )  # fmt: skip
     resumed_logs = train_losses(resumed)
     for step in range(16, 31):
@@ -108,8 +112,16 @@ def test_distributed_pretraining_under_accelerate_launch_then_tapt(pretraining_s
     # `--use_cpu`; its `--cpu` flag with `--num_processes 2` starts a single process.
     launcher = (sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
                 "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no")  # fmt: skip
-    result = run_script(pretraining_setup, output, "--max_steps", "2", "--use_cpu", launcher=launcher)
+    # utterances last 0.2-0.35 s: the rule drops the four of 0.35 s whole, and the batches of at most 1 s of padded
+    # audio (3 or 4 utterances) are handed out to the two processes evenly
+    result = run_script(
+        pretraining_setup, output, "--max_steps", "2", "--use_cpu", "--max_audio_seconds", "0.3",
+        "--max_batch_audio_seconds", "1.0", launcher=launcher,
+    )  # fmt: skip
     assert "Done: pretrain for 2 steps" in result.stdout
+    log = result.stdout + result.stderr
+    assert "train: 4 of 16 utterances longer than 0.3 s dropped with their transcripts" in log
+    assert "Training batches: 4 length-grouped batches of 2-4 utterances" in log
     assert "effective batch size 8 (4 per device x 1 accumulation x 2 processes)" in result.stdout + result.stderr
 
     # TAPT continues the checkpoint on the downstream task's corpus, here any corpus given as a CSV manifest
@@ -144,3 +156,44 @@ def test_documented_accelerate_configs_load():
         "multi_gpu_bf16.yaml": "MULTI_GPU",
     }
     assert all(config.mixed_precision == "bf16" for config in configs.values())
+
+
+def test_tapt_labels_with_the_codebook_model_not_the_updated_backbone(pretraining_setup, tmp_path):
+    """Issue 11 §4: without --codebook_model, TAPT's targets come from the model the codebook records (here the
+    published tiny backbone's folder), not from the checkpoint's audio backbone that pretraining updated; naming
+    another model is refused unless --allow_codebook_mismatch."""
+    import torch
+
+    from modeling_cmt import CMTForPreTraining
+    from processing_cmt import CMTProcessor, load_codebook
+
+    centroids, _ = load_codebook(pretraining_setup["codebook"])
+    text, audio = pretraining_setup["text"], pretraining_setup["audio"]
+    model = CMTForPreTraining.from_text_audio_pretrained(
+        text, audio, preset="cmt-base", cross_intermediate_size=64, num_codewords=centroids.shape[0],
+        codeword_dim=centroids.shape[1],
+    )  # fmt: skip
+    model.set_codebook(centroids)
+    with torch.no_grad():  # what pretraining does to the audio backbone
+        for parameter in model.cmt.audio_model.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+    checkpoint = tmp_path / "pretrained"
+    model.save_pretrained(checkpoint)
+    CMTProcessor.from_text_audio_pretrained(text, audio).save_pretrained(checkpoint)
+    model.cmt.audio_model.save_pretrained(tmp_path / "updated-audio")
+    manifest = tmp_path / "task.csv"
+    flacs = sorted(Path(pretraining_setup["librispeech"]).rglob("*.flac"))[:4]
+    manifest.write_text("audio,text\n" + "".join(f"{p},I can't believe it happened again\n" for p in flacs))
+    tapt = ["--stage", "tapt", "--model_name_or_path", str(checkpoint), "--corpus", str(manifest),
+            "--librispeech_root", "", "--audio_model", "", "--max_steps", "1"]  # fmt: skip
+
+    result = run_script(pretraining_setup, tmp_path / "tapt", *tapt)
+    assert f"Loaded '{audio}', the audio model Codebook '{pretraining_setup['codebook']}' was fitted on" in (
+        result.stdout + result.stderr
+    )
+    assert "Done: tapt for 1 steps" in result.stdout
+
+    with pytest.raises(AssertionError) as refused:
+        run_script(pretraining_setup, tmp_path / "refused", *tapt, "--codebook_model", str(tmp_path / "updated-audio"))
+    assert f"was fitted on layer 1 of '{audio}', but the labeller '{tmp_path / 'updated-audio'}'" in str(refused.value)
+    assert "its weights (fingerprint" in str(refused.value)
