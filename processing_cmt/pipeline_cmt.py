@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 from torch.utils.data import Dataset as TorchDataset
-from transformers import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING, Pipeline
+from transformers import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING, Pipeline, PreTrainedModel
 from transformers import pipeline as build_pipeline
 from transformers.pipelines.pt_utils import PipelineDataset, PipelineIterator
 
@@ -195,7 +195,8 @@ class AudioTextSentimentPipeline(Pipeline):
         head = None
         if type(config) in MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING:
             head = MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING[type(config)]
-        if head is not None and not isinstance(self.model, head):
+        # a PyTorch model must be the head; another runtime's model (modeling_cmt.onnx's) was exported from one
+        if head is not None and isinstance(self.model, PreTrainedModel) and not isinstance(self.model, head):
             raise ValueError(
                 f"{PIPELINE_TASK} needs a model with a task head ({head.__name__}, as loaded by "
                 f"AutoModelForSequenceClassification), got {type(self.model).__name__}."
@@ -272,7 +273,9 @@ class AudioTextSentimentPipeline(Pipeline):
             asr_model (`str` or `Pipeline`, *optional*):
                 Transcribes the inputs that come without a transcript.
             max_audio_seconds (`float`, *optional*):
-                Keep only the first seconds of every recording (before transcription too).
+                Keep only the first seconds of every recording that comes without a transcript (before transcribing
+                it). A longer recording with a transcript is an error: the transcript covers all of it, and training
+                never pairs a transcript with part of its audio either.
             top_k (`int` or `None`, *optional*, defaults to 1):
                 Number of labels returned, best first; `None` for all. Classification checkpoints only.
             batch_size (`int`, *optional*, defaults to 1):
@@ -385,10 +388,19 @@ class AudioTextSentimentPipeline(Pipeline):
         waveform = load_audio(
             audio,
             self.processor.sampling_rate,
-            max_seconds=max_audio_seconds,
             name=f"{name} audio",
             source_sampling_rate=rate if rate is not None else sampling_rate,
         )
+        if max_audio_seconds is not None and waveform.size > max_audio_seconds * self.processor.sampling_rate:
+            # one rule with training: a transcript is never paired with part of its audio
+            if text is not None:
+                raise ValueError(
+                    f"{name}: the audio lasts {waveform.size / self.processor.sampling_rate:.1f} s, longer than "
+                    f"max_audio_seconds={max_audio_seconds}, and its transcript covers all of it: cutting the audio "
+                    "would pair the transcript with part of it. Drop `max_audio_seconds`, or give the transcript of "
+                    "the part you keep."
+                )
+            waveform = waveform[: max(1, int(round(max_audio_seconds * self.processor.sampling_rate)))]
         if waveform.size < self._min_audio_samples:
             raise ValueError(
                 f"{name}: the audio is too short ({waveform.size} samples at {self.processor.sampling_rate} Hz); the "
