@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -599,8 +600,32 @@ class CMTModel(CMTPreTrainedModel):
                 raise ValueError(
                     f"`{name}` has shape {tuple(mask.shape)} but `{ref_name}` has shape {tuple(ref.shape)}."
                 )
-        if input_values is None or not on_host(audio_attention_mask):
+        if not on_host(input_ids, attention_mask, input_values, audio_attention_mask):
             return
+        # Value checks, on the host only (see `on_host`): hand-built batches the processor would never make.
+        if attention_mask is not None:
+            empty = (attention_mask.sum(-1) == 0).nonzero().flatten().tolist()
+            if empty:
+                raise ValueError(
+                    f"`attention_mask` of batch item(s) {empty} is all zeros: no token to read the transcript from. "
+                    "Each transcript needs at least its `<s>` token marked 1."
+                )
+        if input_values is None:
+            return
+        if not torch.isfinite(input_values).all():
+            bad = (~torch.isfinite(input_values)).any(-1).nonzero().flatten().tolist()
+            raise ValueError(f"`input_values` of batch item(s) {bad} hold NaN or infinite samples.")
+        if audio_attention_mask is not None:
+            # The frame mask is rebuilt from the number of valid samples as a prefix (`audio_frame_mask`), so any
+            # other mask (left padding, holes) would silently attend to padding and drop real audio.
+            mask = audio_attention_mask != 0
+            not_prefix = (mask[:, 1:] & ~mask[:, :-1]).any(-1).nonzero().flatten().tolist()
+            if not_prefix:
+                raise ValueError(
+                    f"`audio_attention_mask` of batch item(s) {not_prefix} is not right-padded (a run of 1s, then "
+                    "0s): CMT reads the audio's valid samples as a prefix. Pad audio on the right, as "
+                    "`CMTProcessor.pad_audio` does."
+                )
         sample_lengths = (
             audio_attention_mask.sum(-1)
             if audio_attention_mask is not None
@@ -648,6 +673,16 @@ class CMTModel(CMTPreTrainedModel):
         kwargs = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
         return self.text_model(input_ids=input_ids, attention_mask=attention_mask, **kwargs).last_hidden_state
 
+    @staticmethod
+    def first_token_state(text_states: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
+        """h_w0: the state (batch, d_w) of each transcript's first valid token, its `<s>`/`[CLS]`.
+
+        Read at the first 1 of the mask rather than at position 0, so that left-padded text (a tokenizer with
+        `padding_side="left"`) gives the same vector as right-padded text; `argmax` finds it on the device, without
+        reading the mask back to the host."""
+        first = text_mask.ne(0).int().argmax(-1)  # (batch,): index of the first 1 (0 for a mask without padding)
+        return text_states[torch.arange(text_states.shape[0], device=text_states.device), first]
+
     def fuse(
         self,
         encoded: dict,
@@ -655,8 +690,9 @@ class CMTModel(CMTPreTrainedModel):
         audio_mask: torch.Tensor,
     ) -> dict:
         """h̄_a (audio states chosen by `audio_layer_pooling`, averaged over valid frames), h̄_w and h_fuse (Eq. 6)."""
+        if self.uses_text:
+            cls_state = self.first_token_state(encoded["text_last_hidden_state"], text_mask)  # (batch, d_w): h_w0
         if not self.uses_audio:  # text-only baseline: h_w0 alone
-            cls_state = encoded["text_last_hidden_state"][:, 0]
             return {
                 "audio_mean": None,
                 "text_mean": masked_mean(encoded["text_last_hidden_state"], text_mask),
@@ -675,7 +711,6 @@ class CMTModel(CMTPreTrainedModel):
         if not self.uses_text:  # audio-only baseline: h̄_a alone
             return {"audio_mean": audio_mean, "text_mean": None, "fused_output": audio_mean}
         text_mean = masked_mean(encoded["text_last_hidden_state"], text_mask)  # (batch, d_w)
-        cls_state = encoded["text_last_hidden_state"][:, 0]  # (batch, d_w): h_w0, the <s>/[CLS] token
         return {
             "audio_mean": audio_mean,
             "text_mean": text_mean,
@@ -750,8 +785,9 @@ def orthogonality_loss(audio_mean: torch.Tensor, text_mean: torch.Tensor) -> tor
 
 class CMTForSequenceClassification(CMTPreTrainedModel):
     """CMT with a linear head on h_fuse (§3.4), for SER (cross-entropy) or SA (MSE with `num_labels=1`), trained with
-    L_FT = L_task + α·L_ortho (Eq. 8). `problem_type` follows RoBERTa's head: regression when `num_labels == 1`,
-    single-label classification for integer labels, multi-label otherwise."""
+    L_FT = L_task + α·L_ortho (Eq. 8). Unless `config.problem_type` says otherwise: regression when
+    `num_labels == 1`, multi-label classification for `(batch, num_labels)` float labels, single-label
+    classification otherwise (float `(batch,)` labels are then refused as likely regression scores)."""
 
     def __init__(self, config: CMTConfig):
         super().__init__(config)
@@ -773,31 +809,88 @@ class CMTForSequenceClassification(CMTPreTrainedModel):
             return self.config.problem_type
         if self.num_labels == 1:
             return "regression"
-        if labels.dtype in (torch.long, torch.int):
-            return "single_label_classification"
-        return "multi_label_classification"
+        # Only (batch, num_labels) float labels are multi-hot; (batch,) floats on a classification head are most
+        # likely regression scores, which `task_loss` then refuses with a message saying so.
+        if labels.is_floating_point() and labels.dim() == 2 and labels.shape[-1] == self.num_labels > 1:
+            return "multi_label_classification"
+        return "single_label_classification"
 
-    def task_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def task_loss(self, logits: torch.Tensor, labels: Any) -> torch.Tensor:
+        """
+        L_task of Eq. (8): MSE for regression, cross-entropy for single-label and BCE-with-logits for multi-label
+        classification (`problem_type`, or as [`~CMTForSequenceClassification._problem_type`] infers it).
+
+        Args:
+            logits (`torch.Tensor` of shape `(batch, num_labels)`): the head's output.
+            labels (`torch.Tensor`, `np.ndarray` or `list`): class ids `(batch,)` (any integer dtype), scores
+                `(batch,)` for regression, or multi-hot `(batch, num_labels)` for multi-label classification.
+
+        Raises:
+            `ValueError`: for labels of a dtype or shape the problem type cannot use (integer class ids on a
+            regression head, float scores on a classification head), and, for labels on the CPU, NaN/infinite targets
+            and class ids outside `0..num_labels - 1`.
+        """
+        if not isinstance(labels, torch.Tensor):
+            try:  # a list or numpy array from a hand-written loop, as `Trainer` would have collated it
+                labels = torch.as_tensor(labels, device=logits.device)
+            except (TypeError, ValueError, RuntimeError) as error:
+                raise ValueError(f"`labels` must be numbers, got {type(labels).__name__}: {error}") from error
+        if labels.is_complex():
+            raise ValueError(f"`labels` must be real numbers, got dtype {labels.dtype}.")
+        if labels.dtype == torch.bool:  # multi-hot flags, or the class ids of a two-class head
+            multi_hot = labels.dim() == 2 and labels.shape[-1] == self.num_labels > 1
+            labels = labels.float() if multi_hot else labels.long()
         problem_type = self._problem_type(labels)
         if problem_type == "regression":
+            if not labels.is_floating_point():
+                raise ValueError(
+                    f"Regression needs float `labels` (scores), got integer labels of dtype {labels.dtype}: are these "
+                    f"class ids? Use CMTForSequenceClassification with `num_labels` classes for them; if they are "
+                    "integer scores, cast them to float."
+                )
             if labels.numel() != logits.shape[0] * self.num_labels:
                 raise ValueError(
                     f"Regression `labels` of shape {tuple(labels.shape)} do not match logits {tuple(logits.shape)}."
                 )
-            return F.mse_loss(logits.squeeze(-1), labels.float().view(logits.shape).squeeze(-1))
+            self._check_finite(labels)
+            return F.mse_loss(logits.squeeze(-1), labels.to(logits.dtype).view(logits.shape).squeeze(-1))
         if problem_type == "single_label_classification":
             if labels.is_floating_point():
                 raise ValueError(
-                    "Single-label classification needs integer `labels`, got floats: is this a "
-                    "regression dataset? Use `num_labels=1` for regression."
+                    f"Single-label classification needs integer `labels` (class ids), got floats of shape "
+                    f"{tuple(labels.shape)}: is this a regression dataset? Use `num_labels=1` for regression. For "
+                    f"multi-label classification pass (batch, {self.num_labels}) labels or set "
+                    "`problem_type='multi_label_classification'`."
+                )
+            if labels.numel() != logits.shape[0]:
+                raise ValueError(
+                    f"Single-label classification needs one class id per example, got `labels` of shape "
+                    f"{tuple(labels.shape)} for {logits.shape[0]} examples."
                 )
             out_of_range = (labels < 0) | (labels >= self.num_labels)
             if on_host(labels) and out_of_range.any():
                 raise ValueError(
                     f"`labels` {labels[out_of_range].tolist()} are outside 0..{self.num_labels - 1} (num_labels)."
                 )
-            return F.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1))
-        return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
+            # cross_entropy takes int64 targets only; int32 / uint8 class ids are as good.
+            return F.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1).long())
+        if labels.shape != logits.shape:
+            raise ValueError(
+                f"Multi-label classification needs `labels` of shape {tuple(logits.shape)} (one 0/1 per class), got "
+                f"{tuple(labels.shape)}."
+            )
+        labels = labels.to(logits.dtype)
+        self._check_finite(labels)
+        if on_host(labels) and ((labels < 0) | (labels > 1)).any():
+            raise ValueError("Multi-label `labels` must lie in [0, 1] (a probability per class).")
+        return F.binary_cross_entropy_with_logits(logits, labels)
+
+    @staticmethod
+    def _check_finite(labels: torch.Tensor) -> None:
+        if on_host(labels) and not torch.isfinite(labels).all():
+            rows = (~torch.isfinite(labels)).reshape(labels.shape[0] if labels.dim() else 1, -1)  # (batch, -1)
+            bad = rows.any(-1).nonzero().flatten().tolist()
+            raise ValueError(f"`labels` of batch item(s) {bad} are NaN or infinite.")
 
     def forward(
         self,
@@ -814,8 +907,9 @@ class CMTForSequenceClassification(CMTPreTrainedModel):
         r"""
         Args:
             input_ids, attention_mask, input_values, audio_attention_mask, token_type_ids: as in [`CMTModel`].
-            labels (`torch.Tensor` of shape `(batch,)`, *optional*): class ids (classification) or scores
-                (regression, e.g. CMU-MOSEI sentiment in [-3, 3]).
+            labels (`torch.Tensor` of shape `(batch,)`, *optional*): class ids (classification, any integer dtype)
+                or float scores (regression, e.g. CMU-MOSEI sentiment in [-3, 3]); `(batch, num_labels)` floats in
+                [0, 1] for multi-label classification. Lists and numpy arrays are taken too.
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         outputs = self.cmt(

@@ -8,6 +8,7 @@ never through `datasets.Audio` decoding, which needs torchcodec and FFmpeg.
 import io
 import numbers
 import os
+import struct
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -42,10 +43,70 @@ def _check_rate(rate: Any, what: str, key: str = "sampling_rate") -> int:
     return int(rate)
 
 
+def _wav_shortfall(stream: Any) -> tuple[int, int, int] | None:
+    """
+    `(declared, present, block_align)` bytes of a RIFF/WAVE stream's `data` chunk when the file holds fewer bytes than
+    its header promises, else `None` (not a WAV, complete, or a length the writer left open).
+
+    libsndfile clamps the data length of a cut-off WAV to what is there and decodes the fragment without an error (it
+    only notes "should be N" in its log), so a partly downloaded file would pass for a short one; this reads the
+    header's own promise.
+    """
+    head = stream.read(12)
+    if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+        return None  # RF64 keeps its lengths in a `ds64` chunk; other formats fail in their own decoders
+    order = "<" if head[:4] == b"RIFF" else ">"
+    block_align = 0
+    while True:
+        header = stream.read(8)
+        if len(header) < 8:
+            return None
+        ident, size = header[:4], struct.unpack(order + "I", header[4:])[0]
+        if ident == b"fmt ":
+            fmt = stream.read(min(size, 16))
+            if len(fmt) >= 14:
+                block_align = struct.unpack(order + "H", fmt[12:14])[0]
+            stream.seek(size - len(fmt) + (size & 1), io.SEEK_CUR)
+        elif ident == b"data":
+            if size in (0, 0xFFFFFFFF):  # streaming writers (ffmpeg to a pipe, sox) leave the length unknown
+                return None
+            start = stream.tell()
+            present = stream.seek(0, io.SEEK_END) - start
+            return (size, present, block_align) if present < size else None
+        else:
+            stream.seek(size + (size & 1), io.SEEK_CUR)
+
+
+def _check_complete(source: str | os.PathLike | bytes, what: str) -> None:
+    """Raises naming the file when `source` (a path or the file's bytes) is a WAV cut short of its header's length."""
+    if isinstance(source, bytes):
+        shortfall = _wav_shortfall(io.BytesIO(source))
+        label = "the audio `bytes`"
+    else:
+        try:
+            with open(source, "rb") as stream:
+                shortfall = _wav_shortfall(stream)
+        except OSError:
+            return  # unreadable: soundfile reports it, with its own reason
+        label = f"audio file {str(source)!r}"
+    if shortfall is None:
+        return
+    declared, present, block_align = shortfall
+    if block_align:
+        amount = f"{declared // block_align} frames but it holds {present // block_align}"
+    else:
+        amount = f"{declared} bytes of samples but it holds {present}"
+    raise ValueError(
+        f"{what}: {label} is truncated: its WAV header promises {amount}; the file was cut short (an interrupted "
+        "download or copy?). Fetch it again."
+    )
+
+
 def _read_file(path: str | os.PathLike, what: str) -> tuple[np.ndarray, int]:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{what}: no such audio file {str(path)!r}.")
+    _check_complete(path, what)
     try:
         # (frames, channels) float32 whatever the file's sample format; integer PCM is scaled to [-1, 1).
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
@@ -57,6 +118,7 @@ def _read_file(path: str | os.PathLike, what: str) -> tuple[np.ndarray, int]:
 def _read_bytes(data: bytes, what: str) -> tuple[np.ndarray, int]:
     if len(data) == 0:
         raise ValueError(f"{what}: `bytes` is empty.")
+    _check_complete(data, what)
     try:
         waveform, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as error:
@@ -129,8 +191,9 @@ def audio_duration(audio: Any, source_sampling_rate: int | None = None) -> float
         source_sampling_rate (`int`, *optional*): rate of a raw array or tensor `audio`.
 
     Returns:
-        `float` or `None`: `None` when the duration is not known without decoding (an unreadable header, a raw array
-        without a rate, an unsupported type); [`load_audio`] then reports the problem, if any, with the input's name.
+        `float` or `None`: `None` when the duration is not known without decoding (an unreadable header, a truncated
+        WAV, a raw array without a rate, an unsupported type); [`load_audio`] then reports the problem, if any, with
+        the input's name.
     """
     try:
         if isinstance(audio, Mapping):  # the keys in `load_audio`'s order: array, bytes, path
@@ -139,9 +202,12 @@ def audio_duration(audio: Any, source_sampling_rate: int | None = None) -> float
             if audio.get("bytes") is not None:
                 return audio_duration(audio["bytes"])
             return audio_duration(audio["path"]) if audio.get("path") is not None else None
+        # A truncated WAV's header length is not its duration, and soundfile's is the fragment's: unknown.
         if isinstance(audio, (str, os.PathLike)):
+            _check_complete(audio, "audio")
             return float(sf.info(os.fspath(audio)).duration)
         if isinstance(audio, bytes):
+            _check_complete(audio, "audio")
             return float(sf.info(io.BytesIO(audio)).duration)
         if isinstance(audio, (np.ndarray, torch.Tensor)) and source_sampling_rate and audio.ndim in (1, 2):
             return max(audio.shape) / float(source_sampling_rate)  # the longer axis holds the samples
@@ -184,8 +250,9 @@ def load_audio(
         `np.ndarray`: float32, shape `(samples,)`, at `sampling_rate`.
 
     Raises:
-        `ValueError`: naming the input, for a missing or undecodable file, empty audio, NaN/infinite samples, a
-        missing or invalid sampling rate, an unsupported type or shape, or a non-positive `max_seconds`.
+        `ValueError`: naming the input, for a missing, truncated (a WAV shorter than its header says) or undecodable
+        file, empty audio, NaN/infinite samples, a missing or invalid sampling rate, an unsupported type or shape, or a
+        non-positive `max_seconds`.
     """
     what = _describe(name, audio)
     sampling_rate = _check_rate(sampling_rate, what)
@@ -265,8 +332,8 @@ def load_audio_segment(
         `np.ndarray`: float32 mono, shape `(samples,)`, at `sampling_rate`.
 
     Raises:
-        `ValueError`: for a missing or undecodable file, an invalid interval, an interval starting after the end of
-        the file or ending more than `max_overrun_seconds` past it, or an empty/NaN segment.
+        `ValueError`: for a missing, truncated or undecodable file, an invalid interval, an interval starting after the
+        end of the file or ending more than `max_overrun_seconds` past it, or an empty/NaN segment.
     """
     what = name if name is not None else f"{path} [{start}-{end} s]"
     sampling_rate = _check_rate(sampling_rate, what)
@@ -274,6 +341,8 @@ def load_audio_segment(
         raise ValueError(f"{what}: no such audio file {str(path)!r}.")
     if not (np.isfinite(start) and np.isfinite(end)) or start < 0 or end <= start:
         raise ValueError(f"{what}: invalid interval start={start!r}, end={end!r}; need 0 <= start < end.")
+    # Even a segment inside the part that is there: the file is damaged, and later segments would be "outside" it.
+    _check_complete(path, what)
     try:
         info = sf.info(str(path))
         rate, total = int(info.samplerate), int(info.frames)

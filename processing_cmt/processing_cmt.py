@@ -31,6 +31,10 @@ DEFAULT_AUDIO_CHECKPOINT = "facebook/hubert-large-ll60k"
 # Wav2Vec2FeatureExtractor.zero_mean_unit_var_norm's epsilon: matching it keeps our features identical to its output.
 NORMALIZATION_EPS = 1e-7
 
+# transformers marks a tokenizer that does not know its model's limit with `model_max_length = int(1e30)`; anything
+# this large is no limit a text backbone has.
+UNKNOWN_MODEL_MAX_LENGTH = int(1e20)
+
 
 def _round_up(length: int, multiple: int | None) -> int:
     if multiple is None or multiple <= 1:
@@ -251,6 +255,7 @@ class CMTProcessor(ProcessorMixin):
             truncation (`bool` or `str`, *optional*, defaults to `True`):
                 Passed to the tokenizer: by default transcripts are cut at `max_length`, or at the tokenizer's
                 `model_max_length` (512 for RoBERTa), so the text backbone's position embeddings are never exceeded.
+                A tokenizer without a `model_max_length` needs `max_length` (or `truncation=False`).
             max_length (`int`, *optional*):
                 Passed to the tokenizer.
             max_audio_seconds (`float`, *optional*):
@@ -273,7 +278,7 @@ class CMTProcessor(ProcessorMixin):
             `ValueError`: naming the item (index and path) for an empty transcript, a non-string transcript, an
             unreadable/empty/non-finite audio, a raw array without `sampling_rate`; and for text and audio batches
             of different lengths or neither input given; naming the item, for audio longer than `max_audio_seconds`
-            when `text` is given.
+            when `text` is given; for truncation without `max_length` by a tokenizer that has no `model_max_length`.
         """
         if text is None and audio is None:
             raise ValueError("CMTProcessor needs `text`, `audio` or both.")
@@ -288,6 +293,7 @@ class CMTProcessor(ProcessorMixin):
         strategy = self._padding_strategy(padding)
         data = {}
         if texts is not None:
+            self._check_truncation_limit(truncation, max_length)
             encoding = self.tokenizer(
                 texts,
                 padding=padding if strategy is not PaddingStrategy.DO_NOT_PAD else False,
@@ -406,6 +412,23 @@ class CMTProcessor(ProcessorMixin):
         if return_tensors is None:
             return {"input_values": list(input_values), "audio_attention_mask": list(audio_attention_mask)}
         raise ValueError(f"return_tensors must be 'pt', 'np' or None, got {return_tensors!r}.")
+
+    def _check_truncation_limit(self, truncation: bool | str, max_length: int | None) -> None:
+        """
+        Refuses to tokenize with truncation on but no length to cut at: the tokenizer would then cut nothing, and a
+        long transcript would run past the text backbone's position embeddings (an `IndexError` deep in the model).
+        The processor does not know the model, so it asks rather than guesses a limit.
+        """
+        if max_length is not None or truncation in (False, "do_not_truncate"):
+            return
+        limit = getattr(self.tokenizer, "model_max_length", None)
+        if limit is None or limit >= UNKNOWN_MODEL_MAX_LENGTH:
+            raise ValueError(
+                f"The tokenizer ({type(self.tokenizer).__name__}) has no `model_max_length`, so transcripts cannot be "
+                "truncated to the text backbone's limit and a long one would overrun its position embeddings. Pass "
+                "`max_length=` (512 for RoBERTa: its `max_position_embeddings` minus 2), or set "
+                "`processor.tokenizer.model_max_length` once (it is saved with the processor)."
+            )
 
     @staticmethod
     def _padding_strategy(padding: bool | str | PaddingStrategy) -> PaddingStrategy:

@@ -245,6 +245,8 @@ class IEMOCAPUtterance:
     write_wav: bool = True
     write_transcript: bool = True
     wav: Path | None = None
+    line_prefix: str = ""
+    """Written before the utterance's EmoEvaluation line (e.g. a stray space or tab, as hand-edited files have)."""
 
     @property
     def dialog(self) -> str:
@@ -334,7 +336,7 @@ def _emo_evaluation_text(utterances: list[IEMOCAPUtterance]) -> str:
     for u in utterances:
         v, a, d = u.vad
         word = _CATEGORY_WORDS.get(u.label, "Other")
-        lines.append(f"[{u.start:.4f} - {u.end:.4f}]\t{u.id}\t{u.label}\t[{v:.4f}, {a:.4f}, {d:.4f}]\n")
+        lines.append(f"{u.line_prefix}[{u.start:.4f} - {u.end:.4f}]\t{u.id}\t{u.label}\t[{v:.4f}, {a:.4f}, {d:.4f}]\n")
         lines.append(f"C-E2:\t{word};\t()\n")
         lines.append(f"C-E4:\t{word}; Frustration;\t()\n")
         lines.append(f"C-F1:\t{word};\t(curious)\n")

@@ -32,6 +32,8 @@ _IEMOCAP_UTTERANCE_RE = re.compile(r"^(?P<dialog>Ses(?P<session>\d{2})[FM]_\S+)_
 _IEMOCAP_EVALUATION_RE = re.compile(
     r"^\[\s*(?P<start>[\d.]+)\s*-\s*(?P<end>[\d.]+)\s*\]\s+(?P<id>\S+)\s+(?P<label>\S+)\s+\[(?P<vad>[^\]]*)\]"
 )
+# An utterance id anywhere in a line: such a line is an utterance line, whatever else it looks like.
+_IEMOCAP_UTTERANCE_MENTION_RE = re.compile(r"\bSes\d{2}[FM]_\S+_[FM]\d{3,}\b")
 # `Ses01F_impro01_F000 [006.2901-008.2357]: Excuse me.`
 _IEMOCAP_TRANSCRIPT_RE = re.compile(r"^(?P<id>[^\s\[:]+)\s*\[[^\]]*\]:?\s?(?P<text>.*)$")
 
@@ -106,10 +108,13 @@ def _parse_emo_evaluation(path: Path) -> Iterator[tuple[str, float, float, str, 
     """Yields `(utterance_id, start, end, label, [valence, activation, dominance])` per utterance line.
 
     The header (`% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]`), blank lines and the per-annotator lines
-    (`C-E1:`, `C-F1:`, `A-E3:`, ...) do not start with `[` and are passed over.
+    (`C-E1:`, `C-F1:`, `A-E3:`, ...) are passed over. An utterance line is one that starts with `[` after any
+    indentation, or any other line that names an utterance: one this parser cannot read is an error, never skipped
+    without a word.
     """
-    for line_number, line in enumerate(_read_text(path).splitlines(), start=1):
-        if not line.startswith("["):
+    for line_number, raw_line in enumerate(_read_text(path).splitlines(), start=1):
+        line = raw_line.strip()
+        if not line.startswith("[") and _IEMOCAP_UTTERANCE_MENTION_RE.search(line) is None:
             continue
         match = _IEMOCAP_EVALUATION_RE.match(line)
         if match is None:

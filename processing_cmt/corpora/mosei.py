@@ -426,6 +426,32 @@ def _optional_float(value: str | None) -> float | None:
         return None
 
 
+def _drop_duplicate_clips(splits: dict[str, list[dict[str, Any]]], report: BuildReport) -> None:
+    """
+    Keeps each clip once, in place: a clip listed in two splits stays in the one evaluated last (test, then
+    validation, then train) and is dropped from the others; a clip listed twice in one split keeps its first row.
+    Both are counted in the report.
+
+    Dropping rather than refusing: the published test split stays whole, so results remain comparable with others'
+    on the same `label.csv`, and training only loses the copy that would leak the test clip into it.
+    """
+    owner: dict[str, str] = {}
+    for split in ("test", "validation", "train"):
+        for row in splits.get(split, []):
+            owner.setdefault(row["id"], split)
+    for split, rows in splits.items():
+        kept, seen = [], set()
+        for row in rows:
+            if owner[row["id"]] != split:
+                report.skip(f"clip also in the {owner[row['id']]} split (kept there only)", f"{split}: {row['id']}")
+            elif row["id"] in seen:
+                report.skip(f"duplicate clip in the {split} split (first row kept)", row["id"])
+            else:
+                seen.add(row["id"])
+                kept.append(row)
+        rows[:] = kept
+
+
 def load_mosei_mmsa(
     root: str | os.PathLike,
     *,
@@ -441,6 +467,9 @@ def load_mosei_mmsa(
     `Raw/<video_id>/<clip_id>.mp4`. Only audio is decoded here, from `<clip_id>.wav` (or `.flac`) next to the mp4; the
     mp4 files themselves cannot be read by soundfile, so extract their audio first, e.g.
     `ffmpeg -i Raw/<video_id>/<clip_id>.mp4 -vn -ac 1 -ar 16000 Raw/<video_id>/<clip_id>.wav`.
+
+    A clip listed in two splits would leak into the test; it is kept only in the split evaluated last (test, then
+    validation, then train), and a clip listed twice in one split only once. Both are counted in the report.
 
     Args:
         root (`str` or `os.PathLike`):
@@ -521,6 +550,7 @@ def load_mosei_mmsa(
                     "annotation": row.get("annotation"),
                 }
             )
+    _drop_duplicate_clips(splits, report)
     if mp4_only:
         raise ValueError(
             f"{len(mp4_only)} MMSA clips exist only as mp4 (e.g. {str(mp4_only[0])!r}), which soundfile cannot "
