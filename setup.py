@@ -33,7 +33,15 @@ setup(
         "matplotlib>=3.7",
     ],
     extras_require={
-        "test": ["pytest>=8", "tokenizers>=0.20", "espeakng-loader>=0.2"],
+        "onnx": ["onnx>=1.18", "onnxruntime>=1.22", "onnxscript>=0.5"],
+        "test": [
+            "pytest>=8",
+            "tokenizers>=0.20",
+            "espeakng-loader>=0.2",
+            "onnx>=1.18",
+            "onnxruntime>=1.22",
+            "onnxscript>=0.5",
+        ],
         "dev": ["pytest>=8", "tokenizers>=0.20", "espeakng-loader>=0.2", "ruff>=0.6"],
     },
 )

@@ -94,6 +94,20 @@ class BenchmarkArguments:
             "NVIDIA datasheet figures (a device not in the table gets no MFU without it)."
         },
     )
+    onnx: bool = field(
+        default=False,
+        metadata={
+            "help": "Also run section 7: the pipeline on PyTorch eager vs ONNX Runtime fp32 and int8 at batch 1 and "
+            "--inference_batch_size, on the CPU (needs `pip install 'cmt[onnx]'`; exports the model first)."
+        },
+    )
+    onnx_quickstart_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "Section 7: the --output_dir of a finished examples/quickstart.py run, to add the accuracy of "
+            "eager, ONNX Runtime fp32 and int8 on its test split."
+        },
+    )
 
 
 def resolve_arguments(argv: list[str] | None) -> tuple[BenchmarkArguments, SizePreset]:

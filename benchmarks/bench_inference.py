@@ -29,6 +29,20 @@ def padding_share(lengths: list[int], order: list[int], batch_size: int) -> floa
     return padded / total
 
 
+def transformers_pipelines(config: CMTConfig, processor):
+    """transformers' own audio-classification (HuBERT) and text-classification (RoBERTa) pipelines on CMT's backbone
+    shapes, random weights, on the CPU: the baseline of sections 4 and 7."""
+    text_config = RobertaConfig(**{**config.text_config.to_dict(), "num_labels": NUM_LABELS})
+    audio_config = HubertConfig(**{**config.audio_config.to_dict(), "num_labels": NUM_LABELS})
+    text_model = RobertaForSequenceClassification(text_config).eval()
+    audio_model = HubertForSequenceClassification(audio_config).eval()
+    audio_pipe = pipeline(
+        "audio-classification", model=audio_model, feature_extractor=processor.feature_extractor, device="cpu"
+    )
+    text_pipe = pipeline("text-classification", model=text_model, tokenizer=processor.tokenizer, device="cpu")
+    return audio_pipe, text_pipe
+
+
 def bench_inference(
     cmt_model,
     processor,
@@ -44,16 +58,9 @@ def bench_inference(
     the CMT pipeline with and without length grouping on utterances of spread durations. One warm-up batch each, then
     interleaved repeats."""
     cmt_model.eval()
-    text_config = RobertaConfig(**{**config.text_config.to_dict(), "num_labels": NUM_LABELS})
-    audio_config = HubertConfig(**{**config.audio_config.to_dict(), "num_labels": NUM_LABELS})
-    text_model = RobertaForSequenceClassification(text_config).eval()
-    audio_model = HubertForSequenceClassification(audio_config).eval()
-
+    audio_pipe, text_pipe = transformers_pipelines(config, processor)
+    audio_model, text_model = audio_pipe.model, text_pipe.model
     cmt_pipe = pipeline(PIPELINE_TASK, model=cmt_model, processor=processor, device="cpu")
-    audio_pipe = pipeline(
-        "audio-classification", model=audio_model, feature_extractor=processor.feature_extractor, device="cpu"
-    )
-    text_pipe = pipeline("text-classification", model=text_model, tokenizer=processor.tokenizer, device="cpu")
 
     texts = [u["text"] for u in utterances]
     raw_audio = [{"raw": u["audio"], "sampling_rate": u["sampling_rate"]} for u in utterances]

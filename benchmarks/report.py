@@ -79,11 +79,13 @@ def render_markdown(results: dict) -> str:
     if cpu_ran:
         lines += cpu_target_rows(results)
     lines += gpu_target_rows(gpu)
+    lines += onnx_target_rows(results.get("onnx"))
     if cpu_ran:
         lines += cpu_section_lines(results)
     else:
         lines += ["", "## 1-5. CPU sections", "", "Skipped (`--gpu_only`)."]
     lines += gpu_lines(gpu)
+    lines += onnx_lines(results.get("onnx"), setup.get("timer", "cpu"))
     for name, profile in (results.get("profile") or {}).items():
         lines += [
             "",
@@ -325,3 +327,115 @@ def gpu_lines(gpu: dict) -> list[str]:
             "torch.cuda.max_memory_allocated over the timed steps (plus activations, gradients and temporaries)."
         )
     return lines + ([""] + notes if notes else [])
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Section 7 (`bench_onnx.py`): absent from results written before it, and from runs without --onnx
+
+ONNX_HEADING = "## 7. CPU inference: PyTorch eager vs ONNX Runtime fp32 and int8"
+ONNX_BACKEND_LABELS = {
+    "eager_fp32": "pipeline('audio-text-sentiment'), PyTorch eager fp32",
+    "ort_fp32": "the same pipeline on `CMTOnnxModel`, ONNX Runtime fp32",
+    "ort_int8": "the same pipeline on `CMTOnnxModel`, ONNX Runtime int8 (dynamic quantization)",
+    "transformers_pipelines": "transformers' HuBERT audio-classification + RoBERTa text-classification pipelines, "
+    "together",
+}
+
+
+def onnx_target_rows(onnx: dict | None) -> list[str]:
+    """The Targets rows of section 7; none when it did not run."""
+    if onnx is None:
+        return []
+    if not onnx["run"]:
+        return [f"| CPU inference with ONNX Runtime (section 7) | not run: {onnx['reason']} | | — |"]
+    ratios = onnx["throughput_vs_eager"]
+    accuracy = onnx["quickstart_accuracy"]
+    change = "" if accuracy is None else f", quickstart accuracy {accuracy['int8_change_points']:+.1f} points"
+    fp32 = ", ".join(f"{ratios[str(b)]['ort_fp32']:.2f}x (batch {b})" for b in onnx["batch_sizes"])
+    return [
+        f"| ONNX Runtime int8 / eager fp32 throughput, batch 1 | {ratios['1']['ort_int8']:.2f}x{change} | >= 2x, "
+        f"accuracy within 1 point | {_yes(onnx['int8_target_met'])} |",
+        f"| ONNX Runtime fp32 / eager fp32 throughput | {fp32} | >= 1x | {_yes(onnx['fp32_target_met'])} |",
+    ]
+
+
+def onnx_lines(onnx: dict | None, timer: str) -> list[str]:
+    """The Markdown of section 7; nothing when it did not run."""
+    if onnx is None:
+        return []
+    if not onnx["run"]:
+        return ["", ONNX_HEADING, "", f"Not run: {onnx['reason']}."]
+    sizes = onnx["batch_sizes"]
+    per_s, ratios = onnx["utterances_per_s"], onnx["throughput_vs_eager"]
+    lines = [
+        "",
+        ONNX_HEADING,
+        "",
+        f"{onnx['utterances']} utterances per run, in the input order; {CLOCK_NAMES[timer]}, median of the repeats; "
+        "ratios are throughput over eager's within each repeat.",
+        "",
+        "| backend | "
+        + " | ".join(f"utterances / s, batch {b}" for b in sizes)
+        + " | "
+        + " | ".join(f"x eager, batch {b}" for b in sizes)
+        + " |",
+        "|---|" + "---|" * (2 * len(sizes)),
+    ]
+    for name, label in ONNX_BACKEND_LABELS.items():
+        lines.append(
+            f"| {label} | "
+            + " | ".join(f"{per_s[str(b)][name]:.2f}" for b in sizes)
+            + " | "
+            + " | ".join(f"{ratios[str(b)][name]:.2f}" for b in sizes)
+            + " |"
+        )
+    size, agreement = onnx["size_mib"], onnx["agreement_with_eager"]
+    lines += [
+        "",
+        f"Files: `model.onnx` {size['ort_fp32']:.1f} MiB, `model_quantized.onnx` {size['ort_int8']:.1f} MiB "
+        f"({size['ort_fp32'] / size['ort_int8']:.2f}x smaller); the export (both files and the parity check) took "
+        f"{onnx['export_s']:.0f} s. Logits against eager on 8 of the utterances (random weights: numerics, not "
+        f"accuracy): fp32 max |diff| {agreement['ort_fp32']['max_abs_logit_diff']:.1e}, int8 max |diff| "
+        f"{agreement['ort_int8']['max_abs_logit_diff']:.1e}, int8 top-1 agreement "
+        f"{100 * agreement['ort_int8']['top1_agreement']:.0f}%.",
+    ]
+    accuracy = onnx["quickstart_accuracy"]
+    if accuracy is not None:
+        acc = accuracy["accuracy"]
+        lines += [
+            "",
+            f"Quickstart test split ({accuracy['utterances']} utterances, the fine-tuned tiny CMT): accuracy eager "
+            f"{100 * acc['eager_fp32']:.1f}%, ONNX Runtime fp32 {100 * acc['ort_fp32']:.1f}%, int8 "
+            f"{100 * acc['ort_int8']:.1f}% (**{accuracy['int8_change_points']:+.1f} points**; int8 predictions equal "
+            f"eager's on {100 * accuracy['int8_prediction_agreement']:.1f}%); files "
+            f"{accuracy['size_mib']['ort_fp32']:.2f} MiB fp32, {accuracy['size_mib']['ort_int8']:.2f} MiB int8.",
+        ]
+    lines += ["", "Where one batch-1 forward spends its time (self time by op, top ones):", ""]
+    for name in ("eager_fp32", "ort_fp32", "ort_int8"):
+        profile = onnx["profiles_batch_1"][name]
+        ops = ", ".join(f"`{op['op']}` {100 * op['share']:.0f}%" for op in profile["top_ops"])
+        lines.append(f"- {ONNX_BACKEND_LABELS[name].split(', ')[-1]} ({profile['total_s']:.3f} s): {ops}.")
+    return lines
+
+
+def onnx_markdown(results: dict) -> str:
+    """The report of section 7 run alone (`python benchmarks/bench_onnx.py`)."""
+    machine, onnx = results["machine"], results["onnx"]
+    lines = [
+        f"# CMT benchmarks: section 7 alone ({results['size']})",
+        "",
+        f"- Machine: {machine['cpu']}, {machine['logical_cpus']} logical CPUs; load average (1 min) "
+        f"{machine['load_average_start'][0]:.2f} at start, {machine['load_average_end'][0]:.2f} at end.",
+        f"- Software: Python {machine['python']}, torch {machine['torch']} ({machine['torch_threads']} intra-op "
+        f"thread(s); ONNX Runtime the same, 1 inter-op), transformers {machine['transformers']}; commit "
+        f"{machine['commit'] or 'n/a'}.",
+        f"- Models: {results['preset']}, random weights; CMT-Base classifier.",
+        "",
+        "## Targets",
+        "",
+        "| measure | value | target | met |",
+        "|---|---|---|---|",
+        *onnx_target_rows(onnx),
+        *onnx_lines(onnx, results["timer"]),
+    ]
+    return "\n".join(lines) + "\n"

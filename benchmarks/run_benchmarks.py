@@ -25,6 +25,10 @@ sections, one module each beside this driver:
    RoBERTa-large + HuBERT-large shapes, 10 s audio: CMT-Base, CMT-Large and shallow fusion fine-tuning steps and the
    CMT-Base pretraining step, with peak device memory (`bench_gpu.py`). Without a CUDA device the report says it was
    not run.
+7. With `--onnx`, on the CPU: the pipeline at batch 1 and at the inference batch size on PyTorch eager fp32, ONNX
+   Runtime fp32 and int8 (the model exported by `modeling_cmt.onnx`), and transformers' HuBERT + RoBERTa pipelines;
+   file sizes, profiles, and with `--onnx_quickstart_dir` the accuracy on a quickstart's test split (`bench_onnx.py`;
+   `python benchmarks/bench_onnx.py` runs it alone).
 
 Sections 1-5 always run on the CPU, in float32. Shared setup is in `common.py`, the FLOP formulas and MFU arithmetic
 in `flops.py`, the command line in `arguments.py` and the Markdown in `report.py`.
@@ -55,6 +59,7 @@ from bench_collator import collator_section  # noqa: E402
 from bench_gpu import gpu_section  # noqa: E402
 from bench_inference import bench_inference  # noqa: E402
 from bench_memory import memory_section, run_memory_probe  # noqa: E402
+from bench_onnx import onnx_section  # noqa: E402
 from bench_training import (  # noqa: E402
     bench_training,
     build_training_models,
@@ -266,6 +271,11 @@ def main(argv: list[str] | None = None) -> dict | None:
     else:
         results["gpu"] = {"run": False, "reason": gpu_not_run_reason()}
         progress(6, f"GPU section not run: {results['gpu']['reason']}")
+
+    # 7. CPU inference with ONNX Runtime, with --onnx (results written before this section have no "onnx" key)
+    if args.onnx and not args.gpu_only:
+        results["onnx"] = onnx_section(args, preset)
+        print(f"[7, {time.perf_counter() - started:.0f} s] ONNX Runtime: run {results['onnx']['run']}", flush=True)
 
     machine["load_average_end"] = list(os.getloadavg())
     markdown = render_markdown(results)
