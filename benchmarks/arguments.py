@@ -101,6 +101,14 @@ class BenchmarkArguments:
             "--inference_batch_size, on the CPU (needs `pip install 'cmt[onnx]'`; exports the model first)."
         },
     )
+    data_path: bool = field(
+        default=False,
+        metadata={
+            "help": "Also run section 8: the training data path (bytes stored and time to the first batch per hour "
+            "of audio, before and after decoding on the fly, projected to LibriSpeech 960 h; `bench_data_path.py`)."
+        },
+    )
+    data_path_hours: float = field(default=0.2, metadata={"help": "Section 8: hours of audio to generate."})
     onnx_quickstart_dir: str | None = field(
         default=None,
         metadata={

@@ -37,6 +37,7 @@ from cmt_data import audio_num_samples, preprocess_corpus, with_audio_decoding  
 from corpus_fixtures import make_librispeech_tree, write_audio  # noqa: E402
 from datasets import DatasetDict  # noqa: E402
 from datasets.utils.logging import disable_progress_bar  # noqa: E402
+from report import data_path_markdown  # noqa: E402
 from transformers import TrainingArguments, Wav2Vec2FeatureExtractor  # noqa: E402
 
 from processing_cmt import CMTProcessor, DataCollatorForCMT, load_librispeech, train_roberta_tokenizer  # noqa: E402
@@ -228,47 +229,6 @@ def data_path_section(hours: float = 0.2, seed: int = 0, workdir: str | None = N
     }
 
 
-def _size(value: float) -> str:
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if value >= scale:
-            return f"{value / scale:.3g} {unit}"
-    return f"{value:.0f} B"
-
-
-def _duration(seconds: float) -> str:
-    if seconds >= 3600:
-        return f"{seconds / 3600:.2g} h"
-    return f"{seconds / 60:.2g} min" if seconds >= 60 else f"{seconds:.2g} s"
-
-
-def render(result: dict) -> str:
-    """The figures as a Markdown table and two notes."""
-    corpus, codes, decoding = result["corpus"], result["audio_codes"], result["decoding"]
-    lines = [
-        f"Data path (issue #11 §3), one process: {corpus['hours']:.2f} h of generated LibriSpeech-layout FLAC, "
-        f"{corpus['utterances']} utterances of {corpus['min_seconds']:.1f}-{corpus['max_seconds']:.1f} s (mean "
-        f"{corpus['mean_seconds']:.1f} s); projected to LibriSpeech's 960.9 h (281,241 utterances).",
-        "",
-        "| data path | prepared corpus per hour | preparation per hour | prepared corpus, 960 h | to first batch, 960 h |",
-        "|---|---|---|---|---|",
-    ]
-    for name, key in (("before: float32 waveforms up front", "before"), ("now: headers, decoding on the fly", "now")):
-        row = result[key]
-        lines.append(
-            f"| {name} | {_size(row['stored_bytes_per_hour'])} | {row['prepare_s_per_hour']:.3g} s | "
-            f"{_size(row['stored_bytes_960h'])} | {_duration(row['to_first_batch_s_960h'])} |"
-        )
-    lines += [
-        "",
-        f"Codeword ids (pretraining; the same both ways): {_size(codes['stored_bytes_per_hour'])} per hour, "
-        f"{_size(codes['stored_bytes_960h'])} for 960 h.",
-        f"Decoding on the fly: {decoding['audio_seconds_per_second']:.0f} s of audio per second and process, "
-        f"{decoding['seconds_per_batch_of_16']:.2f} s for a batch of 16 LibriSpeech utterances, spread over "
-        "--dataloader_num_workers processes beside the training step.",
-    ]
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hours", type=float, default=0.2, help="Hours of audio to generate (default 0.2).")
@@ -276,7 +236,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--output", help="Also write the figures to this JSON file.")
     args = parser.parse_args(argv)
     result = data_path_section(args.hours, args.seed)
-    print(render(result))
+    print(data_path_markdown(result))
     if args.output:
         Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
     return result

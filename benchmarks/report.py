@@ -86,6 +86,8 @@ def render_markdown(results: dict) -> str:
         lines += ["", "## 1-5. CPU sections", "", "Skipped (`--gpu_only`)."]
     lines += gpu_lines(gpu)
     lines += onnx_lines(results.get("onnx"), setup.get("timer", "cpu"))
+    if results.get("data_path"):  # section 8, with --data_path
+        lines += ["", "## 8. Training data path", "", data_path_markdown(results["data_path"])]
     for name, profile in (results.get("profile") or {}).items():
         lines += [
             "",
@@ -439,3 +441,47 @@ def onnx_markdown(results: dict) -> str:
         *onnx_lines(onnx, results["timer"]),
     ]
     return "\n".join(lines) + "\n"
+
+
+# Section 8 (`bench_data_path.py`): absent from results written before it, and from runs without --data_path
+
+
+def _bytes(value: float) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value:.0f} B"
+
+
+def _span(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.2g} h"
+    return f"{seconds / 60:.2g} min" if seconds >= 60 else f"{seconds:.2g} s"
+
+
+def data_path_markdown(result: dict) -> str:
+    """The figures as a Markdown table and two notes."""
+    corpus, codes, decoding = result["corpus"], result["audio_codes"], result["decoding"]
+    lines = [
+        f"Data path (issue #11 §3), one process: {corpus['hours']:.2f} h of generated LibriSpeech-layout FLAC, "
+        f"{corpus['utterances']} utterances of {corpus['min_seconds']:.1f}-{corpus['max_seconds']:.1f} s (mean "
+        f"{corpus['mean_seconds']:.1f} s); projected to LibriSpeech's 960.9 h (281,241 utterances).",
+        "",
+        "| data path | prepared corpus per hour | preparation per hour | prepared corpus, 960 h | to first batch, 960 h |",
+        "|---|---|---|---|---|",
+    ]
+    for name, key in (("before: float32 waveforms up front", "before"), ("now: headers, decoding on the fly", "now")):
+        row = result[key]
+        lines.append(
+            f"| {name} | {_bytes(row['stored_bytes_per_hour'])} | {row['prepare_s_per_hour']:.3g} s | "
+            f"{_bytes(row['stored_bytes_960h'])} | {_span(row['to_first_batch_s_960h'])} |"
+        )
+    lines += [
+        "",
+        f"Codeword ids (pretraining; the same both ways): {_bytes(codes['stored_bytes_per_hour'])} per hour, "
+        f"{_bytes(codes['stored_bytes_960h'])} for 960 h.",
+        f"Decoding on the fly: {decoding['audio_seconds_per_second']:.0f} s of audio per second and process, "
+        f"{decoding['seconds_per_batch_of_16']:.2f} s for a batch of 16 LibriSpeech utterances, spread over "
+        "--dataloader_num_workers processes beside the training step.",
+    ]
+    return "\n".join(lines)

@@ -29,6 +29,9 @@ sections, one module each beside this driver:
    Runtime fp32 and int8 (the model exported by `modeling_cmt.onnx`), and transformers' HuBERT + RoBERTa pipelines;
    file sizes, profiles, and with `--onnx_quickstart_dir` the accuracy on a quickstart's test split (`bench_onnx.py`;
    `python benchmarks/bench_onnx.py` runs it alone).
+8. With `--data_path`: the training data path, float32 waveforms stored up front against token ids, header lengths and
+   decoding on the fly: bytes stored and time to the first batch per hour of audio, projected to LibriSpeech 960 h
+   (`bench_data_path.py`; `python benchmarks/bench_data_path.py` runs it alone).
 
 Sections 1-5 always run on the CPU, in float32. Shared setup is in `common.py`, the FLOP formulas and MFU arithmetic
 in `flops.py`, the command line in `arguments.py` and the Markdown in `report.py`.
@@ -56,6 +59,7 @@ import torch  # noqa: E402
 import transformers  # noqa: E402
 from arguments import BenchmarkArguments, resolve_arguments  # noqa: E402
 from bench_collator import collator_section  # noqa: E402
+from bench_data_path import data_path_section  # noqa: E402
 from bench_gpu import gpu_section  # noqa: E402
 from bench_inference import bench_inference  # noqa: E402
 from bench_memory import memory_section, run_memory_probe  # noqa: E402
@@ -276,6 +280,10 @@ def main(argv: list[str] | None = None) -> dict | None:
     if args.onnx and not args.gpu_only:
         results["onnx"] = onnx_section(args, preset)
         print(f"[7, {time.perf_counter() - started:.0f} s] ONNX Runtime: run {results['onnx']['run']}", flush=True)
+    # 8. The training data path, with --data_path (results written before this section have no "data_path" key)
+    if args.data_path:
+        results["data_path"] = data_path_section(args.data_path_hours, args.seed)
+        print(f"[8, {time.perf_counter() - started:.0f} s] data path", flush=True)
 
     machine["load_average_end"] = list(os.getloadavg())
     markdown = render_markdown(results)
