@@ -320,12 +320,16 @@ def parse_finetuning_arguments(
 
 
 def parse_overrides(overrides: str | None) -> dict:
-    """'a=1,b=x' -> {"a": 1, "b": "x"} (numbers parsed), as run_mlm's --config_overrides."""
+    """'a=1,b=x,c=false' -> {"a": 1, "b": "x", "c": False} (numbers and booleans parsed), as run_mlm's
+    --config_overrides."""
     parsed = {}
     for item in filter(None, (overrides or "").split(",")):
         key, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"--config_overrides item {item!r} is not key=value.")
+        if value.lower() in ("true", "false"):  # a string "False" would be truthy in a bool field
+            parsed[key.strip()] = value.lower() == "true"
+            continue
         for cast in (int, float):
             try:
                 value = cast(value)

@@ -268,3 +268,17 @@ def test_data_path_benchmark_script(tmp_path):
     figures = json.loads(output.read_text())
     assert figures["now"]["stored_bytes_per_hour"] * 500 < figures["before"]["stored_bytes_per_hour"]
     assert figures["before"]["stored_bytes_960h"] > 200e9  # 960 h of float32 at 16 kHz
+
+
+def test_config_overrides_parse_numbers_and_booleans():
+    """`--config_overrides audio_context_gradients=False` must reach the config as False, not the truthy "False"."""
+    from cmt_arguments import parse_overrides
+
+    parsed = parse_overrides("audio_context_gradients=False,num_cross_layers=4,hidden_dropout_prob=0.05,act=gelu")
+    assert parsed == {
+        "audio_context_gradients": False,
+        "num_cross_layers": 4,
+        "hidden_dropout_prob": 0.05,
+        "act": "gelu",
+    }
+    assert parse_overrides("x=TRUE") == {"x": True}
