@@ -324,12 +324,17 @@ def test_stored_training_flops(base_config):
     assert fine["flop_ratio"] == pytest.approx(forward["cmt"] / forward["shallow"], rel=1e-12)
     assert f"{100 * cross / forward['cmt']:.1f}%" == "12.7%"  # README: the cross-modal encoder's share
 
-    # pretraining: the text backbone twice, the same audio backbone and cross-modal encoder, then its heads
+    # pretraining: both backbones twice (masked and unmasked inputs, §3.2.2), the cross-modal encoder once, its heads
     row = pre["pretraining"]
     assert row["forward_flops_by_component"]["text_backbone"] == 2 * text
     assert pre["text_backbone_forward_flops"] == {"fine_tuning": text, "pretraining": 2 * text}
     assert pre["text_backbone_passes"] == 2.0
-    assert row["forward_flops_by_component"]["audio_backbone"] == audio
+    assert row["forward_flops_by_component"]["audio_backbone"] == 2 * audio
     assert row["forward_flops_by_component"]["cross_modal_encoder"] == cross
-    assert row["flops"] == 3 * row["forward_flops"] and row["forward_flops"] > 2 * text + audio + cross
+    assert row["flops"] == 3 * row["forward_flops"] and row["forward_flops"] > 2 * text + 2 * audio + cross
+    # the unmasked audio pass under no_grad: the same forward, no backward through that pass
+    frozen = pre["frozen_context"]["pretraining"]
+    assert frozen["forward_flops"] == row["forward_flops"]
+    # (the text stream's key/value projections of that pass need no input gradient either: a little more)
+    assert frozen["flops"] == pytest.approx(row["flops"] - 2 * audio, rel=0.01)
     assert pre["flop_ratio"] == row["flops"] / fine["variants"]["cmt"]["flops"]
