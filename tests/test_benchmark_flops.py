@@ -2,51 +2,19 @@
 """Tests of `benchmarks/flops.py`: the FLOP formulas and counter against hand-computed counts, on small shapes and at
 the committed base-size shapes (the figures the README cites). The report, helpers and driver: test_benchmarks.py."""
 
-import json
-import sys
-from pathlib import Path
-
-import pytest
-import torch
-from torch.utils.flop_counter import FlopCounterMode
-
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = REPO_ROOT / "benchmarks"
-SCRIPT = BENCHMARKS / "run_benchmarks.py"
-sys.path.insert(0, str(BENCHMARKS))  # the driver's sibling modules, imported as the script imports them
-
+import benchmark_testing  # noqa: F401  # isort: skip  (first: puts benchmarks/ on sys.path)
 import common  # noqa: E402
 import flops  # noqa: E402
+import pytest
+import torch
+from benchmark_testing import REPO_ROOT, STORED, one_thread  # noqa: F401  (one_thread: an autouse fixture)
+from torch.utils.flop_counter import FlopCounterMode
 from transformers import (  # noqa: E402
     HubertConfig,
     HubertForSequenceClassification,
     RobertaConfig,
     RobertaForSequenceClassification,
 )
-
-
-STORED = json.loads((BENCHMARKS / "results" / "latest.json").read_text(encoding="utf-8"))
-STORED_MARKDOWN = (BENCHMARKS / "results" / "latest.md").read_text(encoding="utf-8")
-HEADINGS = (
-    "## Targets",
-    "## 1. Fine-tuning",
-    "## 2. Pretraining",
-    "## 3. Collator",
-    "## 4. Inference",
-    "## 5. Peak",
-    "## 6. GPU: bf16 training throughput and MFU",
-)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread, as the driver pins by default: on a shared 2-core machine a second thread stalls at
-    every OpenMP barrier and turned the tiny section-6 run from 3 s into 30 s."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -9,49 +9,21 @@ import os
 import statistics
 import subprocess
 import sys
-from pathlib import Path
-
-import pytest
-import torch
 
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = REPO_ROOT / "benchmarks"
-SCRIPT = BENCHMARKS / "run_benchmarks.py"
-sys.path.insert(0, str(BENCHMARKS))  # the driver's sibling modules, imported as the script imports them
-
+import benchmark_testing  # noqa: F401  # isort: skip  (first: puts benchmarks/ on sys.path)
 import arguments  # noqa: E402
 import bench_gpu  # noqa: E402
 import bench_memory  # noqa: E402
 import bench_training  # noqa: E402
 import common  # noqa: E402
 import flops  # noqa: E402
+import pytest
 import report  # noqa: E402
 import run_benchmarks  # noqa: E402
+import torch
 from bench_inference import padding_share  # noqa: E402
-
-
-STORED = json.loads((BENCHMARKS / "results" / "latest.json").read_text(encoding="utf-8"))
-STORED_MARKDOWN = (BENCHMARKS / "results" / "latest.md").read_text(encoding="utf-8")
-HEADINGS = (
-    "## Targets",
-    "## 1. Fine-tuning",
-    "## 2. Pretraining",
-    "## 3. Collator",
-    "## 4. Inference",
-    "## 5. Peak",
-    "## 6. GPU: bf16 training throughput and MFU",
-)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread, as the driver pins by default: on a shared 2-core machine a second thread stalls at
-    every OpenMP barrier and turned the tiny section-6 run from 3 s into 30 s."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from benchmark_testing import HEADINGS, REPO_ROOT, SCRIPT, STORED, STORED_MARKDOWN, one_thread  # noqa: F401  (one_thread: an autouse fixture)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -17,7 +17,12 @@ import datasets
 import numpy as np
 import pytest
 import torch
-from testing_utils import TINY_CORPUS, CMTModelTester, CMTTextModelTester, synthetic_waveform, write_wav_file
+from testing_utils import (
+    TINY_CORPUS,
+    synthetic_waveform,
+    tiny_cmt_config,
+    write_wav_file,
+)
 from transformers import (
     AutoModelForSequenceClassification,
     RobertaConfig,
@@ -40,18 +45,10 @@ LABELS = ["angry", "happy", "neutral", "sad"]
 ATOL = 1e-5
 
 
-def cmt_config(tokenizer, **kwargs):
-    tester = CMTModelTester()
-    tester.text_tester = CMTTextModelTester(vocab_size=len(tokenizer))
-    config = tester.get_config(**kwargs)
-    config.text_config.max_position_embeddings = tokenizer.model_max_length + 2
-    return config
-
-
 @pytest.fixture(scope="module")
 def classifier(tiny_tokenizer):
     torch.manual_seed(0)
-    config = cmt_config(
+    config = tiny_cmt_config(
         tiny_tokenizer, id2label=dict(enumerate(LABELS)), label2id={label: i for i, label in enumerate(LABELS)}
     )
     return CMTForSequenceClassification(config).eval()
@@ -264,7 +261,7 @@ def test_top_k(pipe, clips):
 
 def test_multi_label_scores_are_sigmoids(tiny_tokenizer, tiny_processor, clips):
     torch.manual_seed(1)
-    config = cmt_config(tiny_tokenizer, num_labels=3, problem_type="multi_label_classification")
+    config = tiny_cmt_config(tiny_tokenizer, num_labels=3, problem_type="multi_label_classification")
     model = CMTForSequenceClassification(config).eval()
     multi = pipeline(TASK, model=model, processor=tiny_processor, device="cpu")
     paths, texts = clips
@@ -280,7 +277,7 @@ def test_multi_label_scores_are_sigmoids(tiny_tokenizer, tiny_processor, clips):
 @pytest.fixture(scope="module")
 def regressor(tiny_tokenizer):
     torch.manual_seed(2)
-    return CMTForSequenceRegression(cmt_config(tiny_tokenizer, num_labels=1)).eval()
+    return CMTForSequenceRegression(tiny_cmt_config(tiny_tokenizer, num_labels=1)).eval()
 
 
 def test_regression_returns_score_acc7_class_and_label(regressor, tiny_processor, clips):

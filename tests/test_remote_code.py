@@ -23,11 +23,11 @@ import pytest
 import torch
 from hub_server import LoopbackHub, client_endpoint
 from huggingface_hub import ModelCard, snapshot_download
-from testing_utils import TINY_CORPUS, CMTModelTester, CMTTextModelTester, write_wav_file
+from testing_utils import TINY_CORPUS, tiny_cmt_config, write_wav_file
 from transformers import AutoModelForSequenceClassification, AutoProcessor, pipeline
 from transformers.dynamic_module_utils import get_imports, get_relative_imports
 
-from modeling_cmt import CMTConfig, CMTForPreTraining, CMTForSequenceClassification
+from modeling_cmt import CMTForPreTraining, CMTForSequenceClassification
 from modeling_cmt.hub import push_to_hub
 from modeling_cmt.remote_code import (
     CMT_PACKAGES,
@@ -54,19 +54,11 @@ FLAT_MODULES = {"configuration_cmt.py", "modeling_cmt.py", "processing_cmt.py", 
 TRAINING_LIBRARIES = ("datasets", "evaluate")
 
 
-def tiny_config(tokenizer, **kwargs) -> CMTConfig:
-    tester = CMTModelTester()
-    tester.text_tester = CMTTextModelTester(vocab_size=len(tokenizer))
-    config = tester.get_config(**kwargs)
-    config.text_config.max_position_embeddings = tokenizer.model_max_length + 2
-    return config
-
-
 @pytest.fixture(scope="module")
 def classifier(tiny_tokenizer):
     torch.manual_seed(0)
     label_kwargs = {"id2label": dict(enumerate(LABELS)), "label2id": {label: i for i, label in enumerate(LABELS)}}
-    return CMTForSequenceClassification(tiny_config(tiny_tokenizer, **label_kwargs)).eval()
+    return CMTForSequenceClassification(tiny_cmt_config(tiny_tokenizer, **label_kwargs)).eval()
 
 
 @pytest.fixture(scope="module")
@@ -237,7 +229,7 @@ def test_save_pretrained_with_remote_code_writes_the_code_and_auto_map(saved_fol
 
 
 def test_a_checkpoint_without_task_head_ships_no_pipeline(tiny_tokenizer, tmp_path):
-    save_pretrained_with_remote_code(CMTForPreTraining(tiny_config(tiny_tokenizer)), tmp_path)
+    save_pretrained_with_remote_code(CMTForPreTraining(tiny_cmt_config(tiny_tokenizer)), tmp_path)
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["auto_map"] == remote_code_auto_map() and "custom_pipelines" not in config
     assert {path.name for path in tmp_path.glob("*.py")} == FLAT_MODULES - {"pipeline_cmt.py"}

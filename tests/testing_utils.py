@@ -202,3 +202,12 @@ def tiny_hubert_config(**kwargs) -> HubertConfig:
         "num_conv_pos_embedding_groups": 2,
     }
     return HubertConfig(**{**defaults, **kwargs})
+
+
+def tiny_cmt_config(tokenizer, **kwargs) -> CMTConfig:
+    """The `CMTModelTester` config with a text backbone sized for `tokenizer` (the tiny BPE of `tiny_tokenizer`)."""
+    tester = CMTModelTester()
+    tester.text_tester = CMTTextModelTester(vocab_size=len(tokenizer))
+    config = tester.get_config(**kwargs)
+    config.text_config.max_position_embeddings = tokenizer.model_max_length + 2
+    return config
