@@ -3,7 +3,7 @@ PYTHON ?= python3
 # The CPU build of torch; on a GPU machine use `make install TORCH_SPEC=torch` (or have torch installed already).
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: install test test-fast quickstart quality bench
+.PHONY: install test test-fast quickstart quality bench rehearse
 
 install:
 	$(PYTHON) -m pip install -q "$(TORCH_SPEC)"
@@ -25,3 +25,8 @@ quality:
 
 bench: install
 	HF_HUB_OFFLINE=1 $(PYTHON) benchmarks/run_benchmarks.py
+
+# The paper's run rehearsed at full size on random RoBERTa-large + HuBERT-large (not in CI; tens of minutes on a CPU,
+# ~20 GiB): every README command a few steps, per-stage step time, memory and checkpoint size, the projected cost.
+rehearse: install
+	HF_HUB_OFFLINE=1 $(PYTHON) benchmarks/rehearse.py --output_dir runs/rehearsal
