@@ -14,7 +14,8 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=find_packages(include=["configuration_cmt*", "modeling_cmt*", "processing_cmt*"]) + ["modeling_cmt.model_cards"],
+    packages=find_packages(include=["configuration_cmt*", "modeling_cmt*", "processing_cmt*"])
+    + ["modeling_cmt.model_cards"],
     # the model card templates live at the top of the repository and install inside modeling_cmt
     package_dir={"modeling_cmt.model_cards": "model_cards"},
     package_data={"modeling_cmt.model_cards": ["*.md"]},

@@ -22,6 +22,7 @@ from testing_utils import TINY_CORPUS, TINY_SPECIAL_TOKENS, TINY_VOCAB_SIZE, wri
 # The test tiers (pyproject.toml): whole modules that run the scripts as a user types them, and the fixtures that
 # take a test end to end; `make test-fast` runs the rest, the library's unit tests.
 SCRIPT_MODULES = {"test_run_finetuning", "test_run_pretraining", "test_quickstart", "test_rehearse"}
+E2E_MODULES = {"test_onnx"}  # every test exports through torch.export and runs ONNX Runtime
 E2E_FIXTURES = {"hub", "pushed", "clean_environment"}
 
 
@@ -29,7 +30,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.module.__name__ in SCRIPT_MODULES or "_script" in item.name:
             item.add_marker(pytest.mark.script)
-        if E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if item.module.__name__ in E2E_MODULES or E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.e2e)
     if os.environ.get("RUN_SLOW", "0").lower() in ("1", "true", "yes"):
         return
