@@ -10,6 +10,7 @@ from pathlib import Path
 
 
 GIB = 2**30
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def step_times(output_dir: str | os.PathLike) -> dict:
@@ -128,10 +129,32 @@ def measured_projection(stage: dict, args, per_device_batch: int, accumulation: 
     return {"steps_per_update": steps_per_update, "wall_hours": seconds / 3600, "wall_days": seconds / 86400}
 
 
+def _size(value: int | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value / 2**20:,.1f} MiB" if value < GIB / 10 else f"{value / GIB:,.2f} GiB"
+
+
 def _fmt(value, digits: int = 1, scale: float = 1.0, unit: str = "") -> str:
     if value is None:
         return "—"
     return f"{value / scale:,.{digits}f}{unit}"
+
+
+def _labelling_note(stage: dict) -> str:
+    """What labelling the corpus with codewords cost before step 1, and for pretraining what LibriSpeech 960 h would."""
+    labelling = stage.get("labelling")
+    if not labelling or not labelling["seconds"] or not labelling["audio_hours"]:
+        return ""
+    rate = labelling["seconds"] / labelling["audio_hours"]
+    note = (
+        f"; labelling the frames with codewords before step 1 (every split, on the CPU: the script labels before "
+        f"Trainer moves the model to the device) took {labelling['seconds']} s for "
+        f"{labelling['audio_hours'] * 60:.1f} min of audio, {rate / 60:,.0f} min per hour of audio"
+    )
+    if stage["name"] == "pretrain" and labelling.get("projected_librispeech_hours"):
+        note += f": LibriSpeech 960 h + dev would take {labelling['projected_librispeech_hours']:,.0f} h here"
+    return note
 
 
 def render_markdown(report: dict) -> str:
@@ -159,7 +182,7 @@ def render_markdown(report: dict) -> str:
         f"{corpus['mosei']['max']:.1f} s.",
         "",
         "| stage | status | s / step: first, then median | steps | train loop s | stage wall s | peak RSS GiB "
-        "| peak GPU GiB | model on disk GiB | resumable checkpoint GiB |",
+        "| peak GPU GiB | model on disk | resumable checkpoint |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for stage in report["stages"]:
@@ -172,12 +195,12 @@ def render_markdown(report: dict) -> str:
             f"| {stage['name']} | {status} | {per_step} | {stage.get('steps', '—')} "
             f"| {_fmt(stage.get('train_loop_s'), 1)} | {_fmt(stage.get('wall_s'), 1)} "
             f"| {_fmt(stage.get('peak_rss_bytes'), 2, GIB)} | {_fmt(stage.get('peak_gpu_bytes'), 2, GIB)} "
-            f"| {_fmt(stage.get('model_bytes'), 2, GIB)} | {_fmt(stage.get('checkpoint_bytes'), 2, GIB)} |"
+            f"| {_size(stage.get('model_bytes'))} | {_size(stage.get('checkpoint_bytes'))} |"
         )
     lines += ["", "Per stage:", ""]
     for stage in report["stages"]:
         earlier = " (measured by an earlier invocation, `--resume`)" if stage.get("from_previous_run") else ""
-        lines.append(f"- **{stage['name']}**{earlier}: {stage.get('note', '')}".rstrip())
+        lines.append(f"- **{stage['name']}**{earlier}: {stage.get('note', '')}{_labelling_note(stage)}".rstrip())
         if stage.get("error"):
             lines += ["", "  ```", *("  " + line for line in stage["error"].splitlines()[-15:]), "  ```"]
     flops = report.get("flops")
@@ -229,3 +252,69 @@ def render_markdown(report: dict) -> str:
             lines += [f"{stage['name']}:", "", "```bash", stage["command"], "```", ""]
     lines += [f"Logs: `{report['output_dir']}/logs/`; this report: `{report['output_dir']}/report.md` (+ .json)."]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def finish_report(report: dict, args, output: Path, copy: bool) -> dict:
+    """Adds the projection under `args`' assumptions to `report`, renders it and writes `output/report.md` + `.json`
+    (and, with `copy`, `--results_path`); paths inside the repository are shown relative to it."""
+    flops, setup = report.get("flops"), report["setup"]
+    cost = projection(flops["flops_per_utterance"], args) if flops else None
+    measured = None
+    if cost and setup["device"] == "cuda":
+        pretrain = next((record for record in report["stages"] if record["name"] == "pretrain"), {})
+        measured = measured_projection(
+            pretrain, args, setup["per_device_train_batch_size"], setup["gradient_accumulation_steps"]
+        )
+    report.update(
+        projection=cost,
+        measured_projection=measured,
+        projection_note=projection_note(args, setup["device"], flops, cost),
+    )
+    inside = f"{REPO_ROOT}{os.sep}"
+    markdown = render_markdown(report).replace(inside, "")
+    paths = [output / "report.md"]
+    if copy and args.results_path:
+        paths.append(Path(args.results_path))
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(markdown)
+        path.with_suffix(".json").write_text(json.dumps(report, indent=1, default=str).replace(inside, ""))
+    return {
+        **report,
+        "written": [str(path) for base in paths for path in (base, base.with_suffix(".json"))],
+        "markdown": markdown,
+    }
+
+
+def render_only(args, output: Path) -> dict:
+    """--report_only: the report of the rehearsal in `output` again, projected under this command's --peak_tflops,
+    --mfu, --num_gpus, --updates and --global_batch_size; nothing runs."""
+    path = output / "report.json"
+    if not path.is_file():
+        raise ValueError(f"--report_only: {path} does not exist; run the rehearsal first.")
+    report = json.loads(path.read_text())
+    if args.results_path is None and report["setup"].get("results_path"):
+        # as the report stores it: relative to the repository
+        args.results_path = str(REPO_ROOT / report["setup"]["results_path"])
+    if args.results_path == "none":
+        args.results_path = None
+    report = finish_report(report, args, output, copy=report.get("complete", False))
+    print(report["markdown"])
+    print("Report: " + ", ".join(report["written"]), flush=True)
+    return report
+
+
+def projection_note(args, device: str, report_flops: dict | None, cost: dict | None) -> str:
+    note = (
+        f"Assumptions: {args.global_batch_size} utterances per update at LibriSpeech's mean length; "
+        f"{args.peak_tflops:g} TFLOP/s peak dense bf16 per GPU (A100: 312; H100 SXM: 989) at {args.mfu:.0%} MFU "
+        "(--peak_tflops, --mfu). "
+    )
+    if report_flops and cost:
+        rate = report_flops["achieved_flop_per_s"]
+        note += (
+            f"The counted step ran at {rate / 1e9:,.1f} GFLOP/s on this {device} "
+            f"({report_flops['counted_step_s']:.1f} s, under the counter): the run would take "
+            f"{cost['total_flops'] / rate / 86400 / 365:,.0f} years here."
+        )
+    return note

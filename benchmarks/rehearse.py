@@ -27,6 +27,10 @@ median of the others), peak memory (the process's peak resident memory from `wai
 model and of a resumable checkpoint (model + optimizer state). Resumable checkpoints are deleted once measured unless
 `--keep_checkpoints` (each is about 3x the model: ~8 GiB at full size).
 
+Modules: this driver (arguments, steps 1-6), `rehearsal_data.py` (corpora, backbones), `rehearsal_stages.py` (the
+stages as a user runs them), `rehearsal_flops.py` (step 5's count), `rehearsal_report.py` (read-back, projection,
+report); `--report_only` renders a finished rehearsal's report again under other projection assumptions.
+
 On the CPU the defaults fit 24 GiB: per-device batch 2 within 40 s of padded audio, activation checkpointing. On a
 GPU they are the README's: per-device batch 16, 2 accumulation steps, no audio budget.
 """
@@ -36,11 +40,8 @@ import os
 import platform
 import re
 import shlex
-import shutil
 import statistics
-import subprocess
 import sys
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -58,52 +59,13 @@ for path in (str(REPO_ROOT), str(BENCHMARKS)):
         sys.path.insert(0, path)  # a source checkout, uninstalled, and the benchmark modules
 
 import psutil  # noqa: E402
-import soundfile  # noqa: E402
 import torch  # noqa: E402
 import transformers  # noqa: E402
 from rehearsal_data import CorpusPaths, build_backbones, make_corpora  # noqa: E402
-from rehearsal_report import (  # noqa: E402
-    GIB,
-    checkpoint_sizes,
-    labelling_figures,
-    measured_projection,
-    progress_bar_seconds,
-    projection,
-    render_markdown,
-    step_times,
-    tree_bytes,
-)
+from rehearsal_flops import count_pretraining_flops  # noqa: E402
+from rehearsal_report import GIB, finish_report, projection, render_only  # noqa: E402
+from rehearsal_stages import STAGES, Rehearsal  # noqa: E402
 from transformers import HfArgumentParser  # noqa: E402
-
-
-STAGES = ("codebook", "pretrain", "tapt", "finetune", "finetune_mosei", "pipeline")
-# What each stage starts from: a stage whose input stage failed or did not run is skipped (TAPT and fine-tuning fall
-# back to the pretrained checkpoint when TAPT is not among --stages).
-NEEDS = {
-    "pretrain": ("codebook",),
-    "tapt": ("codebook", "pretrain"),
-    "finetune": ("pretrain",),
-    "finetune_mosei": ("pretrain",),
-    "pipeline": ("finetune",),
-}
-# What each stage needs at full size on the CPU with the default batches (peak RSS measured, rounded up), for
-# --wait_for_memory; "flops" is the FLOP count of step 5.
-FULL_SIZE_MEMORY_GIB = {
-    "codebook": 6,
-    "pretrain": 17,
-    "tapt": 17,
-    "finetune": 15,
-    "finetune_mosei": 15,
-    "pipeline": 6,
-    "flops": 10,
-}
-# Lines of a stage's log worth a place in the report: what the data rules did and how the batches came out.
-NOTE_PATTERNS = (
-    r"Training batches: .*",
-    r"train: .*(?:kept whole|dropped with their transcripts).*",
-    r"Labelling frames with .*",
-    r"Codebook: \d+ codewords .*",
-)
 
 
 @dataclass
@@ -193,6 +155,13 @@ class RehearsalArguments:
             "`--stages codebook,pretrain`, then `--resume --stages tapt,finetune,finetune_mosei,pipeline`."
         },
     )
+    report_only: bool = field(
+        default=False,
+        metadata={
+            "help": "Run nothing: render --output_dir's report again, projected under this command's --peak_tflops, "
+            "--mfu, --num_gpus, --updates and --global_batch_size (e.g. for H100s: --peak_tflops 989)."
+        },
+    )
     count_flops: bool = field(
         default=True,
         metadata={
@@ -265,427 +234,6 @@ def machine_info(device: str) -> dict:
     }
 
 
-# ---------------------------------------------------------------------------------------------------------------------
-# Stages as a user runs them
-
-
-class Rehearsal:
-    """Runs the stages in order, each in its own process, and collects what they measured."""
-
-    def __init__(self, args: RehearsalArguments, output: Path, backbones: dict, corpora):
-        self.args, self.output, self.backbones, self.corpora = args, output, backbones, corpora
-        self.logs = output / "logs"
-        self.logs.mkdir(parents=True, exist_ok=True)
-        self.paths = {
-            "codebook": output / "codebook.safetensors",
-            "pretrain": output / "cmt-base-pt",
-            "tapt": output / "cmt-base-tapt-f1",
-            "finetune": output / "cmt-base-iemocap-fold1",
-            "finetune_mosei": output / "cmt-base-mosei",
-        }
-        self.results: dict[str, dict] = {}
-
-    # --- commands ---
-
-    def trainer_flags(self, batch_size: int, accumulation: int) -> list:
-        args = self.args
-        flags = [
-            "--per_device_train_batch_size", batch_size,
-            "--gradient_accumulation_steps", accumulation,
-            "--max_steps", args.max_steps,
-            # every step logged with `train_runtime` (seconds since the loop began): the step times
-            "--logging_steps", 1,
-            "--include_num_input_tokens_seen", "true",
-            # one resumable checkpoint at the end, to measure it
-            "--save_strategy", "steps",
-            "--save_steps", args.max_steps,
-            "--report_to", "none",
-            "--dataloader_num_workers", 0,  # the peak memory of one process is the stage's
-            "--disable_tqdm", "true",
-            "--seed", args.seed,
-        ]  # fmt: skip
-        if args.max_batch_audio_seconds is not None:
-            flags += ["--max_batch_audio_seconds", args.max_batch_audio_seconds]
-        if args.gradient_checkpointing:
-            flags += ["--gradient_checkpointing", "true"]
-        if args.bf16:
-            flags += ["--bf16", "true"]
-        if args.device == "cpu" and torch.cuda.is_available():
-            flags += ["--use_cpu", "true"]
-        return flags
-
-    def command(self, name: str) -> list:
-        args, paths, backbones, corpora = self.args, self.paths, self.backbones, self.corpora
-        tiny = args.size == "tiny"
-        pretraining = self.trainer_flags(args.per_device_train_batch_size, args.gradient_accumulation_steps)
-        finetuning = [
-            *self.trainer_flags(args.finetune_batch_size, 1),
-            "--per_device_eval_batch_size", args.finetune_batch_size,
-            "--eval_strategy", "steps",
-            "--eval_steps", args.max_steps,
-        ]  # fmt: skip
-        # fine-tuning starts from TAPT where TAPT ran, as the paper's CMT rows do
-        task_start = paths["tapt"] if self.results.get("tapt", {}).get("status") == "ok" else paths["pretrain"]
-        if name == "codebook":
-            return [
-                "examples/build_codebook.py",
-                "--audio_model", backbones["audio"],
-                "--layer", 1 if tiny else 12,
-                "--num_codewords", 8 if tiny else 500,
-                "--librispeech_root", corpora.librispeech,
-                "--output_path", paths["codebook"],
-                "--batch_size", args.codebook_batch_size,
-                "--kmeans_n_init", args.kmeans_n_init,
-                "--kmeans_max_iter", args.kmeans_max_iter,
-                "--device", args.device,
-                "--seed", args.seed,
-            ]  # fmt: skip
-        if name == "pretrain":
-            return [
-                "examples/run_pretraining.py",
-                "--text_model", backbones["text"],
-                "--audio_model", backbones["audio"],
-                "--preset", "cmt-base",
-                *(["--config_overrides", "cross_intermediate_size=64"] if tiny else []),
-                "--librispeech_root", corpora.librispeech,
-                "--codebook", paths["codebook"],
-                "--output_dir", paths["pretrain"],
-                *pretraining,
-            ]  # fmt: skip
-        if name == "tapt":
-            return [
-                "examples/run_pretraining.py",
-                "--stage", "tapt",
-                "--model_name_or_path", paths["pretrain"],
-                "--iemocap_root", corpora.iemocap,
-                "--fold", 1,
-                "--codebook", paths["codebook"],
-                "--codebook_model", backbones["audio"],
-                "--output_dir", paths["tapt"],
-                *pretraining,
-            ]  # fmt: skip
-        if name == "finetune":
-            return [
-                "examples/run_finetuning.py",
-                "--task", "ser",
-                "--model_name_or_path", task_start,
-                "--iemocap_root", corpora.iemocap,
-                "--fold", 1,
-                "--output_dir", paths["finetune"],
-                *finetuning,
-            ]  # fmt: skip
-        if name == "finetune_mosei":
-            mosei = corpora.mosei
-            return [
-                "examples/run_finetuning.py",
-                "--task", "sa",
-                "--model_name_or_path", paths["pretrain"],
-                "--mosei_labels", mosei["labels"],
-                "--mosei_audio_dir", mosei["audio_dir"],
-                "--mosei_transcripts_dir", mosei["transcripts_dir"],
-                "--mosei_folds", mosei["folds"],
-                "--cache_dir", self.output / "mosei-segments",
-                "--output_dir", paths["finetune_mosei"],
-                *finetuning,
-            ]  # fmt: skip
-        raise ValueError(name)
-
-    # --- running ---
-
-    def environment(self) -> dict:
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
-        if self.args.threads:
-            env["OMP_NUM_THREADS"] = str(self.args.threads)
-        return env
-
-    def run_script(self, name: str) -> dict:
-        """One stage as its own process; its peak resident memory from `wait4` (that process alone), its peak device
-        memory through `rehearsal_probe.py` on a GPU."""
-        arguments = [str(value) for value in self.command(name)]
-        shown = shlex.join(["python", *arguments])
-        log = self.logs / f"{name}.log"
-        command = [sys.executable, *arguments]
-        probe = self.logs / f"{name}.probe.json"
-        if self.args.device == "cuda":
-            command = [sys.executable, str(BENCHMARKS / "rehearsal_probe.py"), str(probe), *arguments]
-        print(f"$ {shown}\n  (log: {log})", flush=True)
-        start = time.perf_counter()
-        with open(log, "w") as handle:
-            process = subprocess.Popen(
-                command, stdout=handle, stderr=subprocess.STDOUT, env=self.environment(), cwd=REPO_ROOT
-            )
-            _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        record = {
-            "name": name,
-            "command": shown,
-            "wall_s": time.perf_counter() - start,
-            "peak_rss_bytes": usage.ru_maxrss * 1024,  # KiB on Linux
-            "returncode": process.returncode,
-            "log": str(log),
-        }
-        with open(log, newline="", errors="replace") as handle:  # keep the progress bars' carriage returns
-            text = handle.read()
-        if process.returncode != 0:
-            record.update(status="failed", error="\n".join(text.strip().splitlines()[-40:]))
-            return record
-        record["status"] = "ok"
-        if probe.is_file():
-            record["peak_gpu_bytes"] = json.loads(probe.read_text()).get("max_memory_allocated")
-        notes = [
-            match.group(0).split("\r")[0].strip() for pattern in NOTE_PATTERNS for match in re.finditer(pattern, text)
-        ]
-        lines = [line for line in text.strip().splitlines() if line.strip()]
-        summary = lines[-1].strip() if lines else ""
-        labelling = labelling_figures(text)
-        if labelling:
-            record["labelling"] = labelling
-            projected = labelling["projected_librispeech_hours"]
-            notes.append(
-                f"labelling frames before step 1 took {labelling['seconds']} s for "
-                f"{labelling['audio_hours'] * 60:.1f} min of audio (on the CPU: the model is not on the device yet)"
-                + (f"; LibriSpeech 960 h + dev at that rate: {projected:,.1f} h" if projected else "")
-            )
-        record["note"] = "; ".join(dict.fromkeys([*notes, summary]))
-        if name == "codebook":
-            record["model_bytes"] = self.paths["codebook"].stat().st_size
-            features = progress_bar_seconds(text, "Backbone features")
-            if features is not None:
-                record["features_s"] = features
-                record["note"] += (
-                    f"; backbone features of the sample {features} s, k-means ({self.args.kmeans_n_init} init, "
-                    f"{self.args.kmeans_max_iter} epochs; the README's run: 20, 100) and the rest "
-                    f"{record['wall_s'] - features:.0f} s"
-                )
-        else:
-            output_dir = self.paths[name]
-            record.update(step_times(output_dir))
-            record.update(checkpoint_sizes(output_dir))
-            if not self.args.keep_checkpoints:
-                for checkpoint in output_dir.glob("checkpoint-*"):
-                    shutil.rmtree(checkpoint)
-        return record
-
-    def run_pipeline(self) -> dict:
-        """`pipeline("audio-text-sentiment")` on the fine-tuned folder, in this process, over fold 1's test session:
-        seconds per batch after one warm-up call, peak resident memory of this process meanwhile (sampled)."""
-        from transformers import pipeline
-
-        import modeling_cmt  # noqa: F401  (registers the pipeline task)
-        from processing_cmt import load_iemocap
-
-        model_dir, batch_size = self.paths["finetune"], self.args.pipeline_batch_size
-        test = load_iemocap(self.corpora.iemocap, fold=1)["test"]
-        audio, texts = list(test["audio"]), list(test["text"])
-        shown = (
-            f'classify = pipeline("audio-text-sentiment", model="{model_dir}"); '
-            f"classify(<{len(audio)} wav paths of fold 1's test session>, text=<their transcripts>, "
-            f"batch_size={batch_size})"
-        )
-        print(f">>> {shown}", flush=True)
-        sampler = PeakMemorySampler()
-        start = time.perf_counter()
-        with sampler:
-            if self.args.device == "cuda":
-                torch.cuda.reset_peak_memory_stats()
-            dtype = torch.bfloat16 if self.args.bf16 else None
-            device = 0 if self.args.device == "cuda" else -1
-            classify = pipeline("audio-text-sentiment", model=str(model_dir), device=device, dtype=dtype)
-            load_s = time.perf_counter() - start
-            classify(audio[0], text=texts[0])  # warm-up: first kernels, allocator
-            begin = time.perf_counter()
-            outputs = classify(audio, text=texts, batch_size=batch_size)
-            seconds = time.perf_counter() - begin
-        batches = -(-len(audio) // batch_size)
-        labels = [output[0]["label"] for output in outputs]
-        record = {
-            "name": "pipeline",
-            "status": "ok",
-            "command": shown,
-            "wall_s": time.perf_counter() - start,
-            "peak_rss_bytes": sampler.peak,
-            "per_batch_s": seconds / batches,
-            "batch_size": batch_size,
-            "per_utterance_s": seconds / len(audio),
-            "utterances": len(audio),
-            "audio_seconds": sum(soundfile.info(path).duration for path in audio),
-            "model_bytes": tree_bytes(model_dir, skip_checkpoints=True),
-            "note": (
-                f"{len(audio)} utterances in {batches} batches of up to {batch_size} (longest first): "
-                f"{seconds:.2f} s after a warm-up call, {seconds / len(audio):.3f} s per utterance; model loaded in "
-                f"{load_s:.1f} s; peak RSS is this process's (sampled every 50 ms); predicted "
-                + ", ".join(f"{label} x{labels.count(label)}" for label in sorted(set(labels)))
-            ),
-        }
-        if self.args.device == "cuda":
-            record["peak_gpu_bytes"] = torch.cuda.max_memory_allocated()
-        del classify
-        return record
-
-    def run(self, stages: list[str], after_each=None) -> list[dict]:
-        """Runs `stages` in order; `after_each()` after every stage (the partial report, so that a run killed by the
-        machine, e.g. out of memory, leaves what it measured for `--resume`)."""
-        for number, name in enumerate(stages, start=1):
-            blocked = [need for need in NEEDS.get(name, ()) if self.results.get(need, {}).get("status") != "ok"]
-            if blocked:
-                record = {
-                    "name": name,
-                    "status": "skipped",
-                    "note": f"skipped: {', '.join(blocked)} did not run or failed",
-                }
-            else:
-                print(f"\n--- stage {number}/{len(stages)}: {name}", flush=True)
-                self.wait_for_memory(name)
-                try:
-                    record = self.run_pipeline() if name == "pipeline" else self.run_script(name)
-                except Exception as error:  # a stage that breaks is a finding: report it, go on with the others
-                    record = {"name": name, "status": "failed", "error": f"{type(error).__name__}: {error}"}
-            self.results[name] = record
-            print(stage_line(record), flush=True)
-            if after_each is not None:
-                after_each()
-        return [self.results[name] for name in stages]
-
-    def wait_for_memory(self, stage: str) -> None:
-        if not self.args.wait_for_memory or self.args.device != "cpu" or self.args.size != "full":
-            return
-        wanted, start = FULL_SIZE_MEMORY_GIB[stage], time.perf_counter()
-        while (available := psutil.virtual_memory().available / GIB) < wanted:
-            if time.perf_counter() - start < 1:
-                print(f"waiting for {wanted:g} GiB of free memory ({available:.1f} GiB now)", flush=True)
-            time.sleep(10)
-        if time.perf_counter() - start >= 1:
-            print(f"waited {time.perf_counter() - start:.0f} s for memory", flush=True)
-
-
-class PeakMemorySampler:
-    """Samples this process's resident memory every 50 ms in a thread; `peak` is the largest value seen."""
-
-    def __init__(self, interval: float = 0.05):
-        self.interval, self.peak, self._stop = interval, 0, threading.Event()
-        self._process = psutil.Process()
-
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._process.memory_info().rss)
-            self._stop.wait(self.interval)
-
-    def __enter__(self):
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._process.memory_info().rss)
-
-
-def stage_line(record: dict) -> str:
-    if record["status"] != "ok":
-        detail = record.get("error", record.get("note", ""))
-        return f"[{record['name']}] {record['status'].upper()}: {detail.strip().splitlines()[-1] if detail else ''}"
-    parts = [
-        f"[{record['name']}] ok in {record['wall_s']:.1f} s",
-        f"peak RSS {record['peak_rss_bytes'] / GIB:.2f} GiB",
-    ]
-    if record.get("step_s"):
-        parts.append("s/step " + ", ".join(f"{value:.2f}" for value in record["step_s"]))
-    if record.get("per_batch_s") is not None:
-        parts.append(f"{record['per_batch_s']:.2f} s per batch of {record['batch_size']}")
-    if record.get("peak_gpu_bytes"):
-        parts.append(f"peak GPU {record['peak_gpu_bytes'] / GIB:.2f} GiB")
-    if record.get("model_bytes"):
-        parts.append(f"model {record['model_bytes'] / GIB:.2f} GiB")
-    if record.get("checkpoint_bytes"):
-        parts.append(f"checkpoint {record['checkpoint_bytes'] / GIB:.2f} GiB")
-    return "; ".join(parts)
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# FLOPs and the projection
-
-
-def count_pretraining_flops(args: RehearsalArguments, backbones: dict, codebook_size: int, device: str) -> dict:
-    """Forward + backward FLOPs of one pretraining utterance at LibriSpeech's mean length on a CMT-Base
-    `CMTForPreTraining` built from the rehearsal's backbone configs (random weights), with `benchmarks/flops.py`'s
-    counter; LayerDrop off so that every layer counts (HuBERT-large's published 0.1 would skip a tenth of the audio
-    layers in expectation)."""
-    import numpy as np
-    from flops import FLOP_METHOD, count_flops, module_flops
-    from transformers import AutoConfig, AutoTokenizer
-
-    from configuration_cmt import audio_frame_lengths
-    from modeling_cmt import CMTConfig, CMTForPreTraining
-    from processing_cmt import DataCollatorForCMTPretraining
-
-    torch.manual_seed(args.seed)
-    text_config = AutoConfig.from_pretrained(backbones["text"])
-    audio_config = AutoConfig.from_pretrained(backbones["audio"])
-    audio_config.layerdrop = 0.0
-    overrides = {"cross_intermediate_size": 64} if args.size == "tiny" else {}
-    config = CMTConfig.from_preset(
-        "cmt-base", text_config=text_config, audio_config=audio_config, num_codewords=codebook_size, **overrides
-    )
-    model = CMTForPreTraining(config).to(device).train()
-    tokenizer = AutoTokenizer.from_pretrained(backbones["text"])
-    rng = np.random.default_rng(args.seed)
-    samples = int(round(args.mean_utterance_seconds * 16000))
-    ids = [tokenizer.bos_token_id, *rng.integers(5, len(tokenizer), args.mean_transcript_tokens - 2).tolist()]
-    ids.append(tokenizer.eos_token_id)
-    frames = int(audio_frame_lengths(config.audio_config, torch.tensor(samples)))
-    waveform = rng.standard_normal(samples).astype(np.float32)
-    feature = {
-        "input_ids": ids,
-        "input_values": (waveform - waveform.mean()) / waveform.std(),
-        "audio_codes": rng.integers(0, codebook_size, frames),
-    }
-    collator = DataCollatorForCMTPretraining(
-        tokenizer=tokenizer,
-        audio_config=config.audio_config,
-        mlm_probability=config.mlm_probability,
-        mask_time_prob=config.mask_time_prob,
-        mask_time_length=config.mask_time_length,
-        mask_time_min_masks=config.mask_time_min_masks,
-        num_codewords=codebook_size,
-        seed=args.seed,
-    )
-    batch = {key: value.to(device) for key, value in collator([feature]).items()}
-    autocast = torch.autocast(device, dtype=torch.bfloat16, enabled=args.bf16)
-
-    def step(mark):
-        with autocast:
-            loss = model(**batch).loss
-        mark()
-        loss.backward()
-
-    start = time.perf_counter()
-    total, by_module = count_flops(step)
-    seconds = time.perf_counter() - start
-    forward = by_module.get(type(model).__name__, 0)
-    components = {
-        "text_backbone": module_flops(by_module, ".cmt.text_model"),
-        "audio_backbone": module_flops(by_module, ".cmt.audio_model"),
-        "audio_conv_feature_encoder": module_flops(by_module, ".cmt.audio_model.feature_extractor"),
-        "cross_modal_encoder": module_flops(by_module, ".cmt.encoder"),
-    }
-    components["heads_and_rest"] = forward - components["text_backbone"] - components["audio_backbone"]
-    components["heads_and_rest"] -= components["cross_modal_encoder"]
-    return {
-        "method": FLOP_METHOD,
-        "audio_seconds": args.mean_utterance_seconds,
-        "text_tokens": args.mean_transcript_tokens,
-        "flops_per_utterance": total,
-        "forward_flops": forward,
-        "forward_by_component": components,
-        "counted_step_s": seconds,
-        "achieved_flop_per_s": total / seconds,
-        "device": device,
-        "size": args.size,
-    }
-
-
 SETUP_FILE = "rehearsal_setup.json"
 
 
@@ -733,6 +281,8 @@ def corpus_summary(corpora) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     (args,) = HfArgumentParser(RehearsalArguments).parse_args_into_dataclasses(args=argv)
+    if args.report_only:
+        return render_only(args, Path(args.output_dir).resolve())
     args = resolve(args)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -792,15 +342,6 @@ def main(argv: list[str] | None = None) -> dict:
 
     def write_report(final: bool) -> dict:
         records = [rehearsal.results[name] for name in STAGES if name in rehearsal.results]
-        cost = projection(report_flops["flops_per_utterance"], args) if report_flops else None
-        measured = None
-        if cost and args.device == "cuda":
-            measured = measured_projection(
-                rehearsal.results.get("pretrain", {}),
-                args,
-                args.per_device_train_batch_size,
-                args.gradient_accumulation_steps,
-            )
         report = {
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "output_dir": str(output),
@@ -812,22 +353,9 @@ def main(argv: list[str] | None = None) -> dict:
             "corpus": summary,
             "stages": records,
             "flops": report_flops,
-            "projection": cost,
-            "measured_projection": measured,
-            "projection_note": projection_note(args, report_flops, cost),
             "failed": [record["name"] for record in records if record["status"] != "ok"],
         }
-        markdown = render_markdown(report)
-        paths = [output / "report.md"]
-        if final and args.results_path:
-            paths.append(Path(args.results_path))
-        for path in paths:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(markdown)
-            path.with_suffix(".json").write_text(json.dumps(report, indent=1, default=str))
-        report["written"] = [str(path) for base in paths for path in (base, base.with_suffix(".json"))]
-        report["markdown"] = markdown
-        return report
+        return finish_report(report, args, output, copy=final)
 
     rehearsal.run(stages, after_each=lambda: write_report(final=False))
 
@@ -860,22 +388,6 @@ def main(argv: list[str] | None = None) -> dict:
         flush=True,
     )
     return report
-
-
-def projection_note(args: RehearsalArguments, report_flops: dict | None, cost: dict | None) -> str:
-    note = (
-        f"Assumptions: {args.global_batch_size} utterances per update at LibriSpeech's mean length; "
-        f"{args.peak_tflops:g} TFLOP/s peak dense bf16 per GPU (A100: 312; H100 SXM: 989) at {args.mfu:.0%} MFU "
-        "(--peak_tflops, --mfu). "
-    )
-    if report_flops and cost:
-        rate = report_flops["achieved_flop_per_s"]
-        note += (
-            f"The counted step ran at {rate / 1e9:,.1f} GFLOP/s on this {args.device} "
-            f"({report_flops['counted_step_s']:.1f} s, under the counter): the run would take "
-            f"{cost['total_flops'] / rate / 86400 / 365:,.0f} years here."
-        )
-    return note
 
 
 if __name__ == "__main__":

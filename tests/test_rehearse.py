@@ -62,6 +62,22 @@ def test_tiny_rehearsal_runs_every_stage_and_reports_its_figures(tmp_path):
     assert "Projected cost of the paper's pretraining run" in markdown
     assert "Report:" in result.stdout
 
+    # --resume runs only the stages asked for and keeps what the first invocation measured
+    resume = [*command, "--resume", "--stages", "pipeline", "--no_count_flops"]
+    result = subprocess.run(resume, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    resumed = json.loads((output / "report.json").read_text())
+    assert [stage["name"] for stage in resumed["stages"]] == STAGES
+    assert [stage.get("from_previous_run", False) for stage in resumed["stages"]] == [True] * 5 + [False]
+    assert resumed["flops"] == flops and len(resumed["invocations"]) == 2
+
+    # --report_only projects the same run under other assumptions, running nothing
+    rerender = [*command, "--report_only", "--peak_tflops", "989", "--mfu", "0.5"]
+    result = subprocess.run(rerender, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    hours = json.loads((output / "report.json").read_text())["projection"]["gpu_hours"]
+    assert hours == pytest.approx(cost["gpu_hours"] * (312 * 0.4) / (989 * 0.5))
+
 
 def test_projection_arithmetic():
     args = SimpleNamespace(updates=100_000, global_batch_size=256, num_gpus=8, peak_tflops=312.0, mfu=0.4)
