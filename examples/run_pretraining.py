@@ -21,6 +21,9 @@ by the checkpoint's backbone that pretraining updated, so that the targets stay 
 --codebook_model where that model lives if its recorded path or Hub id is out of reach.
 
 Multi-GPU and multi-node runs use the same command through `accelerate config` (DeepSpeed ZeRO and FSDP included).
+
+An `--output_dir` that holds a run (checkpoints, model files, results) is refused, not replaced: continue it with
+`--resume_from_checkpoint <output_dir>/checkpoint-N`, or replace it with `--overwrite_output_dir`.
 """
 
 import logging
@@ -32,7 +35,7 @@ from transformers import set_seed
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # a source checkout, uninstalled
 
-from cmt_arguments import parse_pretraining_arguments  # noqa: E402
+from cmt_arguments import check_output_dir, parse_pretraining_arguments  # noqa: E402
 from cmt_data import attach_codes, load_pretraining_corpus, preprocess_corpus, with_audio_decoding  # noqa: E402
 from cmt_reporting import describe_run, pretraining_summary  # noqa: E402
 from cmt_training import CMTTrainer, build_pretraining_model, resume_collator, setup_logging  # noqa: E402
@@ -46,8 +49,9 @@ logger = logging.getLogger(__name__)
 def main(argv: list[str] | None = None) -> None:
     model_args, data_args, training_args = parse_pretraining_arguments(argv)
 
-    # 1. logging and seed
+    # 1. logging, an --output_dir that holds a run refused (unless resumed or --overwrite_output_dir), seed
     setup_logging(training_args)
+    check_output_dir(training_args)
     logger.info(f"Stage {model_args.stage}; training arguments {training_args}")
     set_seed(training_args.seed)
 
@@ -60,7 +64,9 @@ def main(argv: list[str] | None = None) -> None:
     corpus = load_pretraining_corpus(data_args, model_args.stage)
     corpus = preprocess_corpus(corpus, processor, training_args, data_args, keep_columns=("audio_codes",))
     with training_args.main_process_first(desc="labelling frames with codewords"):
-        corpus = attach_codes(corpus, model, model_args, codebook, None, processor.feature_extractor)
+        corpus = attach_codes(
+            corpus, model, model_args, codebook, None, processor.feature_extractor, training_args.device
+        )
     corpus = with_audio_decoding(corpus, processor)
 
     # 4. collator: RoBERTa text masking + HuBERT-style span masking, seeded per batch so that a resumed run draws

@@ -205,7 +205,7 @@ def examples_on_path():
     sys.path.remove(str(EXAMPLES))
 
 
-def attach(corpus, own_backbone, codebook_path, feature_extractor=None, **flags):
+def attach(corpus, own_backbone, codebook_path, feature_extractor=None, device=None, **flags):
     """`attach_codes` as run_pretraining.py calls it, for a model whose audio backbone is `own_backbone`."""
     from cmt_arguments import PretrainingModelArguments
     from cmt_data import attach_codes
@@ -216,7 +216,7 @@ def attach(corpus, own_backbone, codebook_path, feature_extractor=None, **flags)
         stage="tapt", model_name_or_path="runs/cmt-base-pt", codebook=str(codebook_path), **flags
     )
     corpus = DatasetDict({"train": corpus, "validation": corpus.select(range(2))})
-    labelled = attach_codes(corpus, model, model_args, (centroids, metadata), None, feature_extractor)
+    labelled = attach_codes(corpus, model, model_args, (centroids, metadata), None, feature_extractor, device)
     return labelled["train"]["audio_codes"]
 
 
@@ -238,6 +238,27 @@ def test_pretraining_labels_with_its_own_backbone_when_it_is_the_codebook_model(
 
     monkeypatch.setattr(cmt_data, "load_codebook_backbone", no_load)
     assert attach(corpus, AutoModel.from_pretrained(backbone_dir), codebook) == codes
+
+
+def test_the_labeller_runs_on_the_run_s_device_then_goes_back(
+    examples_on_path, corpus, backbone_dir, codebook, codes, monkeypatch
+):
+    """run_pretraining.py labels before Trainer places the model: on the run's device, not the CPU (about 70 min per
+    hour of audio at full size), and the backbone is left where it was."""
+    import cmt_data
+
+    own = AutoModel.from_pretrained(backbone_dir)
+    moves, to = [], own.to
+    monkeypatch.setattr(own, "to", lambda device: moves.append(str(device)) or to("cpu"))
+    label, moves_when_labelling = cmt_data.label_audio_codes, []
+    monkeypatch.setattr(
+        cmt_data,
+        "label_audio_codes",
+        lambda *args, **kwargs: moves_when_labelling.append(list(moves)) or label(*args, **kwargs),
+    )
+    assert attach(corpus, own, codebook, device="cuda:3") == codes
+    assert moves_when_labelling == [["cuda:3"], ["cuda:3"]]  # train and validation
+    assert moves == ["cuda:3", "cpu"]
 
 
 def test_another_codebook_model_is_refused_unless_allowed(examples_on_path, corpus, backbone_dir, codebook, tmp_path):
