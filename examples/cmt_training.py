@@ -290,6 +290,35 @@ class SeededSamplerEpoch(TrainerCallback):
             self.trainer.seeded_sampler.set_epoch(int(state.epoch or 0))
 
 
+def find_unused_parameters_for_layerdrop(model, args) -> None:
+    """LayerDrop (HuBERT-large as published: 0.1) skips whole layers at random, so on some steps a process's layers get
+    no gradient. DistributedDataParallel then needs `find_unused_parameters=True`, which Trainer turns off under
+    activation checkpointing: the second step fails ("parameters that were not used in producing the loss", seen with
+    two processes). Unless the run says otherwise (`--ddp_find_unused_parameters`), a model with LayerDrop gets it on;
+    with it explicitly off, a warning."""
+    if model is None or args is None:
+        return
+    dropping = {
+        name: config.layerdrop
+        for name in ("text", "audio")
+        if (config := getattr(model.config, f"{name}_config", None)) is not None
+        and getattr(config, "layerdrop", 0) > 0
+    }
+    if not dropping:
+        return
+    described = ", ".join(f"the {name} backbone's layerdrop={value:g}" for name, value in dropping.items())
+    if args.ddp_find_unused_parameters is None:
+        args.ddp_find_unused_parameters = True
+        if args.world_size > 1:
+            logger.info("DDP with find_unused_parameters=True: %s skips layers at random.", described)
+    elif not args.ddp_find_unused_parameters and args.world_size > 1:
+        logger.warning(
+            "--ddp_find_unused_parameters false with %s: a step on which a process drops a layer fails in "
+            "DistributedDataParallel: set it true.",
+            described,
+        )
+
+
 class CMTTrainer(Trainer):
     """A [`~transformers.Trainer`] that also logs, next to `loss`, the mean of each loss component the model returns
     over the logging window: `text_mlm_loss` / `audio_mlm_loss` in pretraining, `task_loss` / `ortho_loss` in
@@ -305,6 +334,7 @@ class CMTTrainer(Trainer):
     """
 
     def __init__(self, *args, max_batch_audio_seconds: float | None = None, **kwargs):
+        find_unused_parameters_for_layerdrop(kwargs.get("model"), kwargs.get("args"))
         super().__init__(*args, **kwargs)
         if max_batch_audio_seconds is not None and not max_batch_audio_seconds > 0:
             raise ValueError(f"--max_batch_audio_seconds must be a positive number, got {max_batch_audio_seconds!r}.")

@@ -1,0 +1,84 @@
+"""LayerDrop under DistributedDataParallel, as the paper's run meets it: HuBERT-large as published drops layers
+(layerdrop 0.1), and the real run on 8 GPUs may use activation checkpointing, under which Trainer turns DDP's
+`find_unused_parameters` off; the second step then failed. The scripts' Trainer turns it on for a model with LayerDrop.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from corpus_fixtures import make_librispeech_tree
+from transformers import HubertModel, Wav2Vec2FeatureExtractor
+
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "examples"))
+
+from cmt_training import find_unused_parameters_for_layerdrop  # noqa: E402
+
+
+def model_with(audio_layerdrop: float):
+    config = SimpleNamespace(text_config=SimpleNamespace(), audio_config=SimpleNamespace(layerdrop=audio_layerdrop))
+    return SimpleNamespace(config=config)
+
+
+@pytest.mark.parametrize(
+    "layerdrop, given, expected",
+    [(0.1, None, True), (0.0, None, None), (0.1, False, False), (0.1, True, True), (0.0, False, False)],
+)
+def test_find_unused_parameters_follows_layerdrop_unless_the_run_says(layerdrop, given, expected, caplog):
+    args = SimpleNamespace(ddp_find_unused_parameters=given, world_size=2)
+    find_unused_parameters_for_layerdrop(model_with(layerdrop), args)
+    assert args.ddp_find_unused_parameters is expected
+    if given is False and layerdrop:
+        assert "--ddp_find_unused_parameters false with the audio backbone's layerdrop=0.1" in caplog.text
+
+
+def test_ddp_with_layerdrop_and_activation_checkpointing_script(tmp_path, tiny_backbones):
+    """Two processes, gradient checkpointing, an audio backbone that drops half its layers: every step trains."""
+    from datasets import Dataset
+
+    from processing_cmt.codebook import fit_codebook, save_codebook
+
+    audio = tmp_path / "audio-layerdrop"
+    backbone = HubertModel.from_pretrained(tiny_backbones["audio"])
+    backbone.config.layerdrop = 0.5
+    backbone.save_pretrained(audio)
+    Wav2Vec2FeatureExtractor.from_pretrained(tiny_backbones["audio"]).save_pretrained(audio)
+    sentences = ["I AM SO HAPPY TO SEE YOU TODAY", "THIS IS TERRIBLE I HATE IT", "WHAT A WASTE OF TWO HOURS"]
+    tree = make_librispeech_tree(
+        tmp_path, [(f"19-198-{i:04d}", "train-clean-100", sentences[i % 3], True, True) for i in range(16)]
+    )
+    corpus = Dataset.from_dict({"audio": [str(u.flac) for u in tree.utterances]})
+    centroids, metadata = fit_codebook(corpus, str(audio), layer=1, num_codewords=8, show_progress=False)
+    codebook = save_codebook(tmp_path / "codebook.safetensors", centroids, metadata)
+    args = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+        str(REPO / "examples" / "run_pretraining.py"),
+        "--text_model", str(tiny_backbones["text"]),
+        "--audio_model", str(audio),
+        "--librispeech_root", str(tree.root),
+        "--codebook", str(codebook),
+        "--preset", "cmt-base",
+        "--config_overrides", "cross_intermediate_size=64",
+        "--output_dir", str(tmp_path / "run"),
+        "--per_device_train_batch_size", "4",
+        "--max_steps", "6",
+        "--logging_steps", "1",
+        "--gradient_checkpointing", "true",
+        "--use_cpu",
+        "--report_to", "none",
+        "--dataloader_num_workers", "0",
+        "--seed", "7",
+    ]  # fmt: skip
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'tests'}"}
+    env["OMP_NUM_THREADS"] = "1"
+    result = subprocess.run(args, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-4000:]
+    assert "Done: pretrain for 6 steps" in result.stdout
+    assert "DDP with find_unused_parameters=True: the audio backbone's layerdrop=0.5 skips layers at random" in log
