@@ -201,7 +201,8 @@ def _read_pretraining_corpus(data_args: PretrainingDataArguments, stage: str) ->
             if data_args.fold is None:
                 raise ValueError("TAPT on IEMOCAP needs --fold (1-5): its test session must stay unseen.")
             corpus = load_iemocap(data_args.iemocap_root, fold=data_args.fold)
-            return corpus.remove_columns("label")
+            # the test session is neither trained on nor labelled (labelling is a backbone pass over its audio)
+            return DatasetDict({split: corpus[split].remove_columns("label") for split in ("train", "validation")})
         if data_args.mosei_mmsa_root:
             corpus = load_mosei_mmsa(data_args.mosei_mmsa_root)  # its test split stays unseen
             return DatasetDict({split: corpus[split].remove_columns("score") for split in ("train", "validation")})

@@ -1,6 +1,9 @@
-"""LayerDrop under DistributedDataParallel, as the paper's run meets it: HuBERT-large as published drops layers
-(layerdrop 0.1), and the real run on 8 GPUs may use activation checkpointing, under which Trainer turns DDP's
-`find_unused_parameters` off; the second step then failed. The scripts' Trainer turns it on for a model with LayerDrop.
+"""Traps of the real run that the tiny-size tests did not meet (found by the full-size rehearsal, `make rehearse`).
+
+- LayerDrop under DistributedDataParallel: HuBERT-large as published drops layers (layerdrop 0.1), and with activation
+  checkpointing Trainer turns DDP's `find_unused_parameters` off; the second step then failed. The scripts' Trainer
+  turns it on for a model with LayerDrop.
+- TAPT on IEMOCAP read the test session too, and labelled it with codewords (a backbone pass over its audio).
 """
 
 import os
@@ -10,13 +13,15 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from corpus_fixtures import make_librispeech_tree
+from corpus_fixtures import make_iemocap_tree, make_librispeech_tree
 from transformers import HubertModel, Wav2Vec2FeatureExtractor
 
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "examples"))
 
+from cmt_arguments import PretrainingDataArguments  # noqa: E402
+from cmt_data import load_pretraining_corpus  # noqa: E402
 from cmt_training import find_unused_parameters_for_layerdrop  # noqa: E402
 
 
@@ -82,3 +87,12 @@ def test_ddp_with_layerdrop_and_activation_checkpointing_script(tmp_path, tiny_b
     assert result.returncode == 0, log[-4000:]
     assert "Done: pretrain for 6 steps" in result.stdout
     assert "DDP with find_unused_parameters=True: the audio backbone's layerdrop=0.5 skips layers at random" in log
+
+
+def test_tapt_on_iemocap_leaves_the_test_session_out(tmp_path):
+    tree = make_iemocap_tree(tmp_path)
+    corpus = load_pretraining_corpus(PretrainingDataArguments(iemocap_root=str(tree.root), fold=1), "tapt")
+    assert set(corpus) == {"train", "validation"}
+    sessions = {path.split("/Session")[1][0] for split in corpus.values() for path in split["audio"]}
+    assert "1" not in sessions and sessions
+    assert "label" not in corpus["train"].column_names
