@@ -93,6 +93,7 @@ class Rehearsal:
             "--dataloader_num_workers", 0,  # the peak memory of one process is the stage's
             "--disable_tqdm", "true",
             "--seed", args.seed,
+            "--overwrite_output_dir", "true",  # the rehearsal's own folders: a stage run again replaces its last run
         ]  # fmt: skip
         if args.max_batch_audio_seconds is not None:
             flags += ["--max_batch_audio_seconds", args.max_batch_audio_seconds]

@@ -4,6 +4,8 @@ Trainer defaults, parsing (a command line or one JSON file) and the checks that 
 
 import argparse
 import json
+import logging
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +15,8 @@ from transformers import HfArgumentParser, TrainingArguments
 
 from modeling_cmt import CMT_PRESETS, CMTConfig
 
+
+logger = logging.getLogger(__name__)
 
 TASKS = ("ser", "sa")
 IEMOCAP_FOLDS = (1, 2, 3, 4, 5)
@@ -84,6 +88,22 @@ class PreprocessingArguments:
     )
     max_train_samples: int | None = field(default=None, metadata={"help": "Use only this many training examples."})
     preprocessing_num_workers: int | None = field(default=None, metadata={"help": "Processes for preprocessing."})
+
+
+@dataclass
+class CMTTrainingArguments(TrainingArguments):
+    """transformers' `TrainingArguments` with `--overwrite_output_dir`, which transformers 5 removed: both scripts
+    refuse an `--output_dir` that holds a run ([`check_output_dir`]) unless the run resumes from a checkpoint in it or
+    this flag says to replace it."""
+
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={
+            "help": "Replace the run in --output_dir (its checkpoints are deleted; its model, results and card are "
+            "overwritten). Without it, a folder that holds a run is refused unless --resume_from_checkpoint resumes "
+            "from a checkpoint in it."
+        },
+    )
 
 
 # --- run_pretraining.py ----------------------------------------------------------------------------------------------
@@ -165,6 +185,13 @@ class PretrainingDataArguments(PreprocessingArguments):
         default=None, metadata={"help": "TAPT on CMU-MOSEI in the MMSA layout (train split, labels dropped)."}
     )
     normalize_text: bool = field(default=True, metadata={"help": "Re-case upper-case (LibriSpeech) transcripts."})
+    dataset_name: str | None = field(
+        default=None,
+        metadata={
+            "help": "The name of --corpus on the model card (e.g. a Hub dataset id). Default: its folder's name, never "
+            "a local path; the known corpora (LibriSpeech, IEMOCAP, CMU-MOSEI) go by their ids."
+        },
+    )
 
 
 # --- run_finetuning.py -----------------------------------------------------------------------------------------------
@@ -272,6 +299,13 @@ class FinetuningDataArguments(PreprocessingArguments):
     )
     split_column: str = field(default="split", metadata={"help": "Split column (train/validation/test) of a CSV."})
     normalize_text: bool = field(default=True, metadata={"help": "Re-case all-upper-case transcripts."})
+    dataset_name: str | None = field(
+        default=None,
+        metadata={
+            "help": "The name of --corpus / the CSV files on the model card (e.g. a Hub dataset id). Default: the "
+            "corpus folder's name, never a local path; IEMOCAP and CMU-MOSEI go by their ids."
+        },
+    )
     max_eval_samples: int | None = field(
         default=None, metadata={"help": "Use only this many validation and test examples (for quick checks)."}
     )
@@ -293,16 +327,16 @@ def parse_arguments(dataclass_types: tuple, argv: list[str], defaults: dict, epi
 
 def parse_pretraining_arguments(
     argv: list[str] | None = None,
-) -> tuple[PretrainingModelArguments, PretrainingDataArguments, TrainingArguments]:
+) -> tuple[PretrainingModelArguments, PretrainingDataArguments, CMTTrainingArguments]:
     """Parses the command line (or one JSON file) with the paper's pretraining recipe as defaults."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    types = (PretrainingModelArguments, PretrainingDataArguments, TrainingArguments)
+    types = (PretrainingModelArguments, PretrainingDataArguments, CMTTrainingArguments)
     return parse_arguments(types, argv, PAPER_PRETRAINING_DEFAULTS)
 
 
 def parse_finetuning_arguments(
     argv: list[str] | None = None,
-) -> tuple[FinetuningModelArguments, FinetuningDataArguments, TrainingArguments]:
+) -> tuple[FinetuningModelArguments, FinetuningDataArguments, CMTTrainingArguments]:
     """Parses the command line (or one JSON file) with the paper's recipe and the task's best-checkpoint metric as
     defaults."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -315,7 +349,7 @@ def parse_finetuning_arguments(
     defaults = dict(PAPER_FINETUNING_DEFAULTS)
     if task in BEST_METRIC:
         defaults["metric_for_best_model"], defaults["greater_is_better"] = BEST_METRIC[task]
-    types = (FinetuningModelArguments, FinetuningDataArguments, TrainingArguments)
+    types = (FinetuningModelArguments, FinetuningDataArguments, CMTTrainingArguments)
     return parse_arguments(types, argv, defaults, epilog=RECIPE_HELP)
 
 
@@ -367,6 +401,90 @@ def checkpoint_path(model_args: FinetuningModelArguments, fold: int | None) -> s
 
 # --- checks ----------------------------------------------------------------------------------------------------------
 
+# What a run of either script leaves in its --output_dir (Trainer's files and the reports), by kind.
+RUN_FILES = {
+    "model files": ("config.json", "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"),
+    "training state": ("trainer_state.json", "training_args.bin"),
+    "results": (
+        "results.json",
+        "results.md",
+        "all_results.json",
+        "train_results.json",
+        "eval_results.json",
+        "test_results.json",
+        "test_predictions.csv",
+    ),
+    "model card": ("README.md",),
+}
+
+
+def _checkpoint_step(path: Path) -> int:
+    suffix = path.name.removeprefix("checkpoint-")
+    return int(suffix) if suffix.isdigit() else -1
+
+
+def existing_run(output_dir: str | Path) -> dict[str, list[str]]:
+    """What of a training run `output_dir` holds, by kind (`checkpoints`, `folds`, `model files`, `training state`,
+    `results`, `model card`); empty when it holds none (missing, empty, or only other files)."""
+    folder = Path(output_dir)
+    if not folder.is_dir():
+        return {}
+    found = {}
+    checkpoints = sorted((p for p in folder.glob("checkpoint-*") if p.is_dir()), key=_checkpoint_step)
+    if checkpoints:
+        found["checkpoints"] = [p.name for p in checkpoints]
+    folds = sorted(p.name for p in folder.glob("fold-*") if p.is_dir() and existing_run(p))
+    if folds:
+        found["folds"] = folds  # --all_folds: one run per fold
+    for kind, names in RUN_FILES.items():
+        present = [name for name in names if (folder / name).is_file()]
+        if present:
+            found[kind] = present
+    return found
+
+
+def describe_existing_run(found: dict[str, list[str]]) -> str:
+    """'checkpoints: checkpoint-2, checkpoint-4; results: results.json' (at most 5 names of a kind)."""
+    parts = []
+    for kind, names in found.items():
+        shown = ", ".join(names[:5]) + (f", ... ({len(names)} in all)" if len(names) > 5 else "")
+        parts.append(f"{kind}: {shown}")
+    return "; ".join(parts)
+
+
+def check_output_dir(training_args: TrainingArguments) -> None:
+    """
+    Refuses an `--output_dir` that holds a run (checkpoints, model files, results), which this run would replace,
+    unless it resumes from a checkpoint in that folder (`--resume_from_checkpoint`) or `--overwrite_output_dir` says
+    to replace it; then the old run's checkpoints are deleted (by the main process), so that neither checkpoint
+    rotation nor a later resume mixes them with the new run's. Runs before anything is loaded.
+
+    Raises:
+        `ValueError`: naming the folder and what it holds.
+    """
+    output_dir = Path(training_args.output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ValueError(f"--output_dir {str(output_dir)!r} is a file, not a folder.")
+    found = existing_run(output_dir)
+    if not found:
+        return
+    resume = training_args.resume_from_checkpoint
+    if resume and output_dir.resolve() in Path(resume).resolve().parents:
+        return  # continuing the run that is there
+    if getattr(training_args, "overwrite_output_dir", False):
+        logger.warning(f"--overwrite_output_dir: replacing the run in {output_dir} ({describe_existing_run(found)}).")
+        if training_args.process_index == 0:
+            for name in found.get("checkpoints", []):
+                shutil.rmtree(output_dir / name)
+        return
+    resume_hint = ""
+    if "checkpoints" in found:
+        resume_hint = f"resume it with --resume_from_checkpoint {output_dir / found['checkpoints'][-1]}, "
+    raise ValueError(
+        f"--output_dir {str(output_dir)!r} holds a run already ({describe_existing_run(found)}), which this run would "
+        f"replace: {resume_hint}pass --overwrite_output_dir to replace it, or choose another --output_dir."
+    )
+
 
 def checkpoint_task(config: CMTConfig) -> str:
     """'pretrained' (no task head: a CMTForPreTraining or CMTModel checkpoint), 'classification' or 'regression'."""
@@ -396,7 +514,8 @@ def check_checkpoint_task(config: CMTConfig, task: str, path: str) -> None:
 def check_finetuning_arguments(
     model_args: FinetuningModelArguments, data_args: FinetuningDataArguments, training_args: TrainingArguments
 ) -> None:
-    """Refuses inconsistent arguments before anything is loaded, naming the flags."""
+    """Refuses inconsistent arguments before anything is loaded, naming the flags, and an --output_dir that holds a
+    run ([`check_output_dir`])."""
     task = data_args.task
     iemocap = data_args.iemocap_root is not None
     mosei_sdk = [data_args.mosei_labels, data_args.mosei_audio_dir, data_args.mosei_transcripts_dir]
@@ -452,3 +571,4 @@ def check_finetuning_arguments(
             path = checkpoint_path(model_args, fold)
             check_checkpoint_task(CMTConfig.from_pretrained(path), task, path)
     check_model_card_template(task)  # the card is written after training: a missing template must not lose the run
+    check_output_dir(training_args)

@@ -11,7 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from modeling_cmt.model_card import create_model_card
+from modeling_cmt import CMT_PRESETS
+from modeling_cmt.model_card import (
+    KNOWN_DATASETS,
+    backbone_base_models,
+    checkpoint_lineage,
+    create_model_card,
+    is_hub_id,
+)
 from modeling_cmt.remote_code import export_remote_code
 from processing_cmt import aggregate_results, format_mean_std
 
@@ -308,6 +315,106 @@ def plot_scatter(predictions: np.ndarray, labels: np.ndarray, output_dir: Path, 
 # --- model card ------------------------------------------------------------------------------------------------------
 
 
+# --- provenance: what made the model, as its card states it ---------------------------------------------------------
+
+
+def corpus_on_card(data_args, stage: str | None = None) -> dict:
+    """
+    The data a run trains on as a card names it: `{"id", "name", "known"}`. The known corpora by their ids
+    (`KNOWN_DATASETS`); a user's corpus by `--dataset_name`, else by its folder's name (a saved dataset's folder, a CSV
+    manifest's folder), never by a local path. `stage` is run_pretraining's (`tapt` reads the task's corpus).
+    """
+    if stage in (None, "tapt") and getattr(data_args, "iemocap_root", None):
+        return {"id": KNOWN_DATASETS["iemocap"], "name": "IEMOCAP", "known": True}
+    mosei = getattr(data_args, "mosei_mmsa_root", None) or getattr(data_args, "mosei_labels", None)
+    if stage in (None, "tapt") and mosei:
+        return {"id": KNOWN_DATASETS["cmu-mosei"], "name": "CMU-MOSEI", "known": True}
+    if getattr(data_args, "librispeech_root", None):
+        return {"id": KNOWN_DATASETS["librispeech"], "name": "LibriSpeech", "known": True}
+    name = data_args.dataset_name
+    if not name:
+        source = Path(getattr(data_args, "corpus", None) or data_args.train_file).resolve()
+        name = source.name if source.is_dir() else source.parent.name
+    return {"id": name, "name": name, "known": False}
+
+
+def describe_backbones(config) -> str:
+    """'the text backbone FacebookAI/roberta-large and a local hubert audio backbone' (no local path)."""
+    used = {"audio_text": ("text", "audio"), "text": ("text",), "audio": ("audio",)}[config.modalities]
+    parts = []
+    for modality in used:
+        sub_config = getattr(config, f"{modality}_config")
+        source = getattr(sub_config, "_name_or_path", "")
+        if is_hub_id(source):
+            parts.append(f"the {modality} backbone {source}")
+        elif source:
+            parts.append(f"a local {sub_config.model_type} {modality} backbone")
+        else:
+            parts.append(f"a {sub_config.model_type} {modality} backbone without pretrained weights")
+    return " and ".join(parts)
+
+
+def model_provenance(config, checkpoint: str | None, corpus: dict) -> dict:
+    """What the card says made the model: `base_model` (Hub ids only), `datasets` (the checkpoint's lineage, then
+    this run's corpus) and `started_from` (prose, no local path)."""
+    if checkpoint:
+        lineage = checkpoint_lineage(checkpoint, config)
+        name = checkpoint if is_hub_id(checkpoint) else Path(checkpoint).name
+        started_from = f"the CMT checkpoint {name}, made from {describe_backbones(config)}"
+    else:
+        lineage = {"base_model": backbone_base_models(config), "datasets": []}
+        started_from = describe_backbones(config)
+    return {
+        "base_model": lineage["base_model"],
+        "datasets": list(dict.fromkeys([*lineage["datasets"], corpus["id"]])),
+        "lineage_datasets": lineage["datasets"],
+        "started_from": started_from,
+        "corpus": corpus,
+    }
+
+
+def _lineage_sentence(provenance: dict) -> str:
+    earlier = [name for name in provenance["lineage_datasets"] if name != provenance["corpus"]["id"]]
+    return f" The starting checkpoint was trained on {', '.join(earlier)}." if earlier else ""
+
+
+def pretraining_card_variant(config) -> str:
+    """The card of a pretrained checkpoint: CMT-Large's for that preset, else CMT-Base's."""
+    large = CMT_PRESETS["cmt-large"]
+    return "cmt-large" if all(getattr(config, key) == value for key, value in large.items()) else "cmt-base"
+
+
+def write_pretraining_card(output_dir: str, stage: str, provenance: dict, config, training_args, trainer) -> Path:
+    """README.md next to a pretrained (or TAPT) checkpoint: its backbones and data, so that a model fine-tuned from it
+    can name its lineage ([`checkpoint_lineage`])."""
+    what = "cross-modal masked pretraining" if stage == "pretrain" else "task-adaptive pretraining (TAPT)"
+    output_dir = Path(output_dir)
+    card = create_model_card(
+        pretraining_card_variant(config),
+        config=config,
+        base_model=provenance["base_model"] or None,
+        datasets=provenance["datasets"],
+        repo_id=training_args.hub_model_id or output_dir.name,
+        hyperparameters={
+            "stage": stage,
+            "optimizer": f"{training_args.optim.value} (weight decay {training_args.weight_decay:g})",
+            "learning rate": training_args.learning_rate,
+            "effective batch size": training_args.per_device_train_batch_size
+            * training_args.gradient_accumulation_steps
+            * training_args.world_size,
+            "steps": trainer.state.global_step,
+            "seed": training_args.seed,
+        },
+        training_summary=(
+            f"This checkpoint: {what} with `examples/run_pretraining.py` on {provenance['corpus']['name']} for "
+            f"{trainer.state.global_step} steps, from {provenance['started_from']}.{_lineage_sentence(provenance)}"
+        ),
+    )
+    path = output_dir / "README.md"
+    card.save(path)
+    return path
+
+
 def card_variant(task: str) -> str:
     return "cmt-ser" if task == "ser" else "cmt-sa"
 
@@ -319,16 +426,20 @@ def check_model_card_template(task: str) -> None:
 
 def write_model_card(output_dir: Path, results: dict, config, training_args) -> Path:
     """README.md next to the model: the task's card template filled with this run's setup and test results."""
-    task, training = results["task"], results["training"]
+    task, training, provenance = results["task"], results["training"], results["provenance"]
     finite = {key: value for key, value in results["test"].items() if key != "loss" and math.isfinite(value)}
-    fields = {"dataset_name": results["data"]}
-    if not results["data"].startswith(("IEMOCAP", "CMU-MOSEI")):
-        fields["dataset_type"] = "custom"
+    corpus = provenance["corpus"]
+    # the known corpora's descriptions name no path (e.g. "IEMOCAP fold 1: ..."); a user's corpus goes by its name
+    dataset_name = results["data"] if corpus["known"] else corpus["name"]
     card = create_model_card(
         card_variant(task),
         results=finite,
         config=config,
-        repo_id=training_args.hub_model_id or str(output_dir),
+        base_model=provenance["base_model"] or None,
+        datasets=provenance["datasets"],
+        dataset_type=corpus["id"] if corpus["known"] else "custom",
+        dataset_name=dataset_name,
+        repo_id=training_args.hub_model_id or output_dir.name,
         model_name=results["method"] + (" (speech emotion recognition)" if task == "ser" else " (sentiment analysis)"),
         hyperparameters={
             "optimizer": training["optimizer"],
@@ -340,11 +451,10 @@ def write_model_card(output_dir: Path, results: dict, config, training_args) -> 
             "seed": training["seed"],
         },
         training_summary=(
-            f"Fine-tuned with `examples/run_finetuning.py`: {results['method']} on {results['data']} "
-            f"({results['num_examples']['train']} training examples); the results are on the test split "
-            f"({results['num_examples']['test']} examples)."
+            f"This checkpoint: fine-tuned with `examples/run_finetuning.py` from {provenance['started_from']}: "
+            f"{results['method']} on {dataset_name} ({results['num_examples']['train']} training examples); the "
+            f"results are on the test split ({results['num_examples']['test']} examples).{_lineage_sentence(provenance)}"
         ),
-        **fields,
     )
     path = output_dir / "README.md"
     card.save(path)

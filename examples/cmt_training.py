@@ -102,13 +102,26 @@ def build_pretraining_model(model_args: PretrainingModelArguments, codebook) -> 
             **config_kwargs,
         )
         model = CMTForPreTraining(config)
+        record_backbone_sources(model.config, None, None)  # random weights: no backbone checkpoint to claim
     else:
         model = CMTForPreTraining.from_text_audio_pretrained(
             model_args.text_model, model_args.audio_model, preset=model_args.preset, **config_kwargs
         )
+        record_backbone_sources(model.config, model_args.text_model, model_args.audio_model)
     if codebook is not None:
         model.set_codebook(codebook[0])  # codeword embeddings start from the k-means centroids
     return model, processor
+
+
+def record_backbone_sources(config: CMTConfig, text_model: str | None, audio_model: str | None) -> None:
+    """Records where each backbone's weights came from as its sub-config's `_name_or_path`, which `config.json` keeps
+    and the model card reads (`modeling_cmt.model_card.backbone_base_models`): a Hub id as given, a local folder as
+    its absolute path (never mistaken for a Hub id), random weights as "" (nothing to claim)."""
+    for sub_config, source in ((config.text_config, text_model), (config.audio_config, audio_model)):
+        if source is None:
+            sub_config._name_or_path = ""
+        else:
+            sub_config._name_or_path = os.path.abspath(source) if os.path.exists(source) else str(source)
 
 
 def model_overrides(model_args: FinetuningModelArguments) -> dict:
@@ -159,6 +172,7 @@ def build_finetuning_model(
         model = model_class.from_text_audio_pretrained(
             model_args.text_model, model_args.audio_model, preset=model_args.preset or "cmt-base", **fields
         )
+        record_backbone_sources(model.config, model_args.text_model, model_args.audio_model)
         processor = CMTProcessor.from_text_audio_pretrained(model_args.text_model, model_args.audio_model)
     if model_args.freeze_feature_encoder:
         model.freeze_feature_encoder()
@@ -296,7 +310,7 @@ def find_unused_parameters_for_layerdrop(model, args) -> None:
     activation checkpointing: the second step fails ("parameters that were not used in producing the loss", seen with
     two processes). Unless the run says otherwise (`--ddp_find_unused_parameters`), a model with LayerDrop gets it on;
     with it explicitly off, a warning."""
-    if model is None or args is None:
+    if args is None or getattr(model, "config", None) is None:  # not a transformers model: no backbones to check
         return
     dropping = {
         name: config.layerdrop
@@ -336,8 +350,11 @@ class CMTTrainer(Trainer):
     def __init__(self, *args, max_batch_audio_seconds: float | None = None, **kwargs):
         find_unused_parameters_for_layerdrop(kwargs.get("model"), kwargs.get("args"))
         super().__init__(*args, **kwargs)
-        if max_batch_audio_seconds is not None and not max_batch_audio_seconds > 0:
-            raise ValueError(f"--max_batch_audio_seconds must be a positive number, got {max_batch_audio_seconds!r}.")
+        if max_batch_audio_seconds is not None and not 0 < max_batch_audio_seconds < float("inf"):
+            raise ValueError(
+                f"--max_batch_audio_seconds must be a positive, finite number of seconds, got {max_batch_audio_seconds!r}"
+                " (leave it unset for batches of --per_device_train_batch_size utterances)."
+            )
         self.max_batch_audio_seconds = max_batch_audio_seconds
         self.seeded_sampler: EpochSeededLengthGroupedSampler | AudioBudgetBatchSampler | None = None
         self.add_callback(SeededSamplerEpoch(self))

@@ -50,6 +50,10 @@ from synthetic_speech import EMOTIONS, EspeakSynthesizer, sample_emotional_utter
 from processing_cmt import fit_codebook, save_codebook, train_roberta_tokenizer  # noqa: E402
 
 
+# How the model cards name the synthesized corpus (never by its path).
+QUICKSTART_DATASET = "cmt-quickstart-synthetic-speech"
+
+
 @dataclass
 class QuickstartArguments:
     output_dir: str = field(default="runs/quickstart", metadata={"help": "Where everything is written."})
@@ -229,8 +233,10 @@ def main():
         "run_pretraining.py",
         "--text_model", text_model, "--audio_model", audio_model, "--preset", "cmt-base",
         *overrides,
-        "--corpus", manifests["train"], "--codebook", codebook,
-        "--output_dir", pretrained, "--max_steps", args.pretrain_steps, "--per_device_train_batch_size", 8,
+        "--corpus", manifests["train"], "--dataset_name", QUICKSTART_DATASET, "--codebook", codebook,
+        # the quickstart owns its folder: a second run replaces the first one's models and results
+        "--output_dir", pretrained, "--overwrite_output_dir",
+        "--max_steps", args.pretrain_steps, "--per_device_train_batch_size", 8,
         "--learning_rate", pretrain_lr, "--warmup_steps", 20, "--logging_steps", max(1, min(50, args.pretrain_steps // 4)), "--save_strategy", "no",
         "--report_to", "none", "--seed", args.seed, "--disable_tqdm", "true",
         log=logs / "pretraining.log",
@@ -248,7 +254,9 @@ def main():
             "--task", "ser", *runs[name],
             "--train_file", manifests["train"], "--validation_file", manifests["validation"],
             "--test_file", manifests["test"], "--label_column", "label", "--class_names", ",".join(EMOTIONS),
-            "--output_dir", output / f"finetuned-{name}", "--num_train_epochs", args.finetune_epochs,
+            "--dataset_name", QUICKSTART_DATASET,
+            "--output_dir", output / f"finetuned-{name}", "--overwrite_output_dir",
+            "--num_train_epochs", args.finetune_epochs,
             "--learning_rate", finetune_lr, "--per_device_train_batch_size", 16, "--warmup_steps", 10,
             "--logging_steps", 20, "--report_to", "none", "--seed", args.seed, "--disable_tqdm", "true",
             log=logs / f"finetuning-{name}.log",

@@ -42,6 +42,8 @@ facebook/hubert-large-ll60k`; PT, TAPT = checkpoints of `run_pretraining.py`):
 Written to `--output_dir`: `results.json`, `results.md` (laid out like Table 1 or Table 2), `confusion_matrix.png`
 (SER) or `predictions_scatter.png` (SA), `test_predictions.csv`, and the fine-tuned model and processor with a filled
 model card (`README.md`). With `--all_folds`, each fold's run goes to `fold-<N>/` and the aggregate to `--output_dir`.
+An `--output_dir` that holds a run is refused, naming what is there, unless `--resume_from_checkpoint` continues it or
+`--overwrite_output_dir` replaces it.
 """
 
 import dataclasses
@@ -67,11 +69,13 @@ from cmt_arguments import (  # noqa: E402
 from cmt_data import load_task_data, prepare_features  # noqa: E402
 from cmt_reporting import (  # noqa: E402
     combine_folds,
+    corpus_on_card,
     describe_model,
     describe_run,
     describe_training,
     finetuning_summary,
     metrics_only,
+    model_provenance,
     plot_confusion_matrix,
     write_reports,
     write_results,
@@ -166,6 +170,8 @@ def main(argv: list[str] | None = None) -> dict:
             "num_examples": {split: len(dataset) for split, dataset in features.items()},
             "label_names": data.label_names,
             "model": describe_model(model_args, model.config, checkpoint_path(model_args, fold)),
+            # what the model card says made the model: backbones / checkpoint lineage and data, no local paths
+            "provenance": model_provenance(model.config, checkpoint_path(model_args, fold), corpus_on_card(data_args)),
             "training": describe_training(run_args, trainer, train_result),
             "validation": metrics_only(validation, "eval_"),
             "test": metrics_only(prediction.metrics, "test_"),

@@ -37,9 +37,17 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 
 from cmt_arguments import check_output_dir, parse_pretraining_arguments  # noqa: E402
 from cmt_data import attach_codes, load_pretraining_corpus, preprocess_corpus, with_audio_decoding  # noqa: E402
-from cmt_reporting import describe_run, pretraining_summary  # noqa: E402
+from cmt_reporting import (  # noqa: E402
+    corpus_on_card,
+    describe_run,
+    model_provenance,
+    pretraining_card_variant,
+    pretraining_summary,
+    write_pretraining_card,
+)
 from cmt_training import CMTTrainer, build_pretraining_model, resume_collator, setup_logging  # noqa: E402
 
+from modeling_cmt.model_card import create_model_card  # noqa: E402
 from processing_cmt import DataCollatorForCMTPretraining, load_codebook  # noqa: E402
 
 
@@ -58,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     # 2. model and processor
     codebook = load_codebook(model_args.codebook) if model_args.codebook else None
     model, processor = build_pretraining_model(model_args, codebook)
+    create_model_card(pretraining_card_variant(model.config))  # its template, checked before training, not after
 
     # 3. corpus: read, tokenise, lengths from the file headers (long training utterances dropped whole, never cut),
     #    label every frame with its codeword; the audio is decoded as batches are read
@@ -105,6 +114,12 @@ def main(argv: list[str] | None = None) -> None:
     trainer.save_state()
     if trainer.is_world_process_zero():
         processor.save_pretrained(training_args.output_dir)
+        # the card names the backbones and data (and a continued checkpoint's lineage) for what is trained from it
+        corpus_name = corpus_on_card(data_args, model_args.stage)
+        provenance = model_provenance(model.config, model_args.model_name_or_path, corpus_name)
+        write_pretraining_card(
+            training_args.output_dir, model_args.stage, provenance, model.config, training_args, trainer
+        )
     print(pretraining_summary(model_args.stage, trainer, result, training_args.output_dir))
 
 

@@ -8,6 +8,7 @@ renders one with huggingface_hub's `ModelCard.from_template`, metadata in `Model
 """
 
 import math
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,7 +24,17 @@ from .modeling_cmt import CMTForSequenceClassification, CMTPreTrainedModel
 from .remote_code import remote_code_requirements
 
 
-__all__ = ["MODEL_CARD_VARIANTS", "MODEL_CARDS_DIR", "CardVariant", "create_model_card", "model_card_variant"]
+__all__ = [
+    "KNOWN_DATASETS",
+    "MODEL_CARD_VARIANTS",
+    "MODEL_CARDS_DIR",
+    "CardVariant",
+    "backbone_base_models",
+    "checkpoint_lineage",
+    "create_model_card",
+    "is_hub_id",
+    "model_card_variant",
+]
 
 # installed: modeling_cmt/model_cards (setup.py maps the repository's model_cards/ there); a source checkout: the
 # repository's own folder
@@ -42,6 +53,67 @@ MODEL_CARDS_DIR = next(
 
 BACKBONES = ["FacebookAI/roberta-large", "facebook/hubert-large-ll60k"]
 PRETRAINING_DATASET = "openslr/librispeech_asr"
+# The corpora the scripts read, by the id a card lists them under (`datasets`, model-index `dataset.type`).
+KNOWN_DATASETS = {"librispeech": PRETRAINING_DATASET, "iemocap": "iemocap", "cmu-mosei": "cmu-mosei"}
+
+# "name" or "org/name" (huggingface_hub's repo id rules, loosely): a local path has more parts, or a leading / . ~
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
+
+
+def is_hub_id(name: Any) -> bool:
+    """
+    Whether `name` (a `from_pretrained` argument, or a config's `_name_or_path`) is a Hub repo id rather than a local
+    folder: "name" or "org/name", and no folder of that name here.
+
+    Args:
+        name: the name or path.
+    """
+    return isinstance(name, str) and bool(_HUB_ID.match(name)) and ".." not in name and not os.path.exists(name)
+
+
+def backbone_base_models(config: CMTConfig) -> list[str]:
+    """
+    The Hub ids of the backbones whose weights the model was built from, in text, audio order: the backbone
+    sub-configs' `_name_or_path`, which `from_text_audio_pretrained` gets from `AutoConfig.from_pretrained` and
+    `save_pretrained` keeps in `config.json`. A backbone loaded from a local folder, or built with random weights (the
+    scripts' `--random_init` clears the name), claims none; nor does the backbone of a modality the model does not use.
+
+    Args:
+        config ([`CMTConfig`]): the model's config.
+    """
+    used = {"audio_text": ("text", "audio"), "text": ("text",), "audio": ("audio",)}[config.modalities]
+    names = [getattr(getattr(config, f"{modality}_config"), "_name_or_path", None) for modality in used]
+    return [name for name in names if is_hub_id(name)]
+
+
+def checkpoint_lineage(checkpoint: str | os.PathLike, config: CMTConfig | None = None) -> dict[str, list[str]]:
+    """
+    What a checkpoint was made from, for the card of a model trained from it: `{"base_model": [...], "datasets":
+    [...]}`. A Hub checkpoint is itself the base model; a local one passes on its own card's `base_model` and `datasets`
+    (the README.md `run_pretraining.py` writes next to it), or without a card the Hub backbones its `config` records,
+    and no data (none is known).
+
+    Args:
+        checkpoint (`str` or `os.PathLike`): the checkpoint's Hub id or folder.
+        config ([`CMTConfig`], *optional*): its config, for the backbones when it has no card.
+    """
+    name = os.fspath(checkpoint)
+    card_path = Path(name) / "README.md"
+    card_data = None
+    if card_path.is_file():
+        try:
+            card_data = ModelCard.load(card_path).data
+        except Exception:  # a README that is not a model card (e.g. malformed YAML) states no lineage
+            card_data = None
+    if is_hub_id(name):
+        return {"base_model": [name], "datasets": list(getattr(card_data, "datasets", None) or [])}
+    if card_data is not None and (card_data.base_model or card_data.datasets):
+        base_model = card_data.base_model
+        return {
+            "base_model": [base_model] if isinstance(base_model, str) else list(base_model or []),
+            "datasets": list(card_data.datasets or []),
+        }
+    return {"base_model": backbone_base_models(config) if config is not None else [], "datasets": []}
 
 
 @dataclass(frozen=True)
@@ -308,7 +380,8 @@ def create_model_card(variant: str, results: Mapping[str, Any] | None = None, **
             stripped and Trainer's bookkeeping keys `loss`, `runtime`, `samples_per_second`, `steps_per_second`,
             `epoch` are not results) or metric -> `{"mean", "std", "n"}` (what `aggregate_results` returns).
         fields:
-            Card metadata (`ModelCardData` fields, overriding the variant's defaults): `base_model`, `datasets`,
+            Card metadata (`ModelCardData` fields, overriding the variant's defaults; `base_model` defaults to the
+            Hub backbones `config` records, [`backbone_base_models`], else the paper's): `base_model`, `datasets`,
             `language`, `library_name`, `license`, `license_name`, `license_link`, `metrics`, `model_name`,
             `pipeline_tag`, `tags`. Template fields: `repo_id` (the Hub id or folder in the usage snippet), `config`
             (a [`CMTConfig`]: architecture table, label names, preset), `preset`, `hyperparameters` (`dict` of this
@@ -358,7 +431,8 @@ def create_model_card(variant: str, results: Mapping[str, Any] | None = None, **
 
     eval_results, result_rows = _eval_results(results, spec, fields) if results else (None, [])
     card_fields = {
-        "base_model": list(BACKBONES),
+        # a model's own backbones when its config is given (none claimed for local or random ones), else the paper's
+        "base_model": (backbone_base_models(config) or None) if config is not None else list(BACKBONES),
         "datasets": list(spec.datasets),
         "language": "en",
         "library_name": "transformers",

@@ -176,7 +176,7 @@ def _finish(waveform: np.ndarray, rate: int, sampling_rate: int, max_seconds: fl
         import librosa  # only when resampling: librosa costs a second to import and the model package imports this
 
         waveform = librosa.resample(waveform, orig_sr=rate, target_sr=sampling_rate, res_type=RESAMPLE_TYPE)
-    if max_seconds is not None:
+    if max_seconds is not None and np.isfinite(max_seconds):  # inf: no limit
         waveform = waveform[: max(1, int(round(max_seconds * sampling_rate)))]
     return np.ascontiguousarray(waveform, dtype=np.float32)
 

@@ -318,7 +318,7 @@ class CMTProcessor(ProcessorMixin):
             if texts is not None and max_audio_seconds is not None:
                 if not (isinstance(max_audio_seconds, (int, float)) and max_audio_seconds > 0):
                     raise ValueError(f"`max_audio_seconds` must be a positive number, got {max_audio_seconds!r}.")
-                limit = max(1, int(round(max_audio_seconds * self.sampling_rate)))  # what `load_audio` would keep
+                limit = max(1, int(round(min(max_audio_seconds, 1e9) * self.sampling_rate)))  # inf: no limit
                 for index, (item, waveform) in enumerate(zip(audios, waveforms)):
                     if waveform.size > limit:
                         raise ValueError(
@@ -456,6 +456,13 @@ class CMTProcessor(ProcessorMixin):
                 raise ValueError(f"{name}: a transcript must be a string, got {type(item).__name__}.")
             if not item.strip():
                 raise ValueError(f"{name}: the transcript is empty or whitespace only ({item!r}).")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as error:  # a lone surrogate (e.g. text decoded with errors="surrogateescape")
+                raise ValueError(
+                    f"{name}: the transcript is not valid Unicode text: {item[error.start]!r} at position "
+                    f"{error.start} is a lone surrogate, which no tokenizer can encode ({item!r:.80})."
+                ) from None
         return list(texts)
 
     @staticmethod

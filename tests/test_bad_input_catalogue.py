@@ -3,21 +3,42 @@
 the exception type and that the message names the item (its index, path, field or value) and what is wrong.
 
 A case is `(id, make, exception, pattern)`: `make(ctx)` runs the call that must fail; `ctx` holds the shared tiny
-objects and a fresh `tmp_path`. Add a row for every new kind of bad input; the silent cases of issue #14 are here
-with their new behaviour, and in detail in `test_silent_wrong_results.py`.
+objects (models, processor, pipeline) and a fresh `tmp_path`. The id's prefix is the kind of input: audio, text,
+processor, model (masks and inputs handed to the model), labels, csv, files, folders, dataset trees (iemocap, mmsa,
+LibriSpeech, MOSEI), checkpoints (output folders, exported code, codebooks), arguments, collator, pipeline. Add a row
+for every new kind of bad input; the silent cases of issue #14 are here with their new behaviour, and in detail in
+`test_silent_wrong_results.py`; what the readers report instead of failing is in `test_corpora_bad_input.py`, the
+pipeline's per-item errors in `test_pipeline_errors.py`.
 """
 
+import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from corpus_fixtures import MMSAClip, make_iemocap_tree, make_mmsa_tree
+from corpus_fixtures import MMSAClip, make_iemocap_tree, make_librispeech_tree, make_mmsa_tree, make_mosei_tree
 from testing_utils import CMTModelTester, write_wav_file
+from transformers import pipeline
 
 from modeling_cmt import CMTForSequenceClassification, CMTForSequenceRegression
+from modeling_cmt.remote_code import export_remote_code
+from processing_cmt import DataCollatorForCMT, load_codebook
 from processing_cmt.audio_utils import load_audio, load_audio_segment
-from processing_cmt.corpora import load_iemocap, load_mosei_mmsa
+from processing_cmt.corpora import (
+    load_iemocap,
+    load_librispeech,
+    load_mosei,
+    load_mosei_folds,
+    load_mosei_mmsa,
+    load_speech_text_corpus,
+)
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+import cmt_arguments  # noqa: E402
+from cmt_training import AudioBudgetBatchSampler  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +51,15 @@ def models():
     )
 
 
+@pytest.fixture(scope="module")
+def pipe(models, tiny_processor):
+    return pipeline("audio-text-sentiment", model=models.classifier, processor=tiny_processor, device="cpu")
+
+
 @pytest.fixture
-def ctx(models, tiny_processor, tmp_path):
+def ctx(models, tiny_processor, pipe, tmp_path):
     return types.SimpleNamespace(
-        models=models, processor=tiny_processor, tmp=tmp_path, inputs=models.tester.prepare_inputs()
+        models=models, processor=tiny_processor, pipe=pipe, tmp=tmp_path, inputs=models.tester.prepare_inputs()
     )
 
 
@@ -73,6 +99,54 @@ def _iemocap_with_line(ctx, line):
 def _mmsa(ctx, header_and_rows):
     (ctx.tmp / "label.csv").write_text(header_and_rows)
     return load_mosei_mmsa(ctx.tmp)
+
+
+def _file(ctx, name, content: bytes | str) -> Path:
+    path = ctx.tmp / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return path
+
+
+MMSA_HEADER = "video_id,clip_id,text,label,mode\n"
+
+
+def _mosei(ctx, **changes):
+    tree = make_mosei_tree(ctx.tmp / "mosei")
+    paths = {"labels_path": tree.labels_path, "audio_dir": tree.audio_dir, "transcripts_dir": tree.transcripts_dir}
+    arguments = {**paths, "cache_dir": ctx.tmp / "cache", **changes}
+    return load_mosei(
+        arguments.pop("labels_path"), arguments.pop("audio_dir"), arguments.pop("transcripts_dir"), **arguments
+    )
+
+
+def _output_dir(ctx, *names, **fields):
+    """`check_output_dir` on a folder holding `names` (a trailing / makes a folder)."""
+    output = ctx.tmp / "run"
+    output.mkdir(exist_ok=True)
+    for name in names:
+        (output / name).parent.mkdir(parents=True, exist_ok=True)
+        (output / name).mkdir() if name.endswith("/") else (output / name).write_text("earlier")
+    defaults = {"resume_from_checkpoint": None, "overwrite_output_dir": False, "process_index": 0}
+    cmt_arguments.check_output_dir(types.SimpleNamespace(output_dir=str(output), **{**defaults, **fields}))
+
+
+def _two_clips(ctx):
+    return [{"audio": str(_wav(ctx, "a.wav")), "text": "hi"}, {"audio": str(_wav(ctx, "b.wav")), "text": "yo"}]
+
+
+def _trainer(ctx, **kwargs):
+    from cmt_training import CMTTrainer
+    from transformers import TrainingArguments
+
+    args = TrainingArguments(str(ctx.tmp / "trainer"), report_to="none", use_cpu=True)
+    return CMTTrainer(model=ctx.models.classifier, args=args, **kwargs)
+
+
+def _regression_config():
+    return CMTModelTester().get_config(
+        num_labels=1, problem_type="regression", architectures=["CMTForSequenceRegression"]
+    )
 
 
 CASES = [
@@ -236,6 +310,316 @@ CASES = [
         lambda c: load_mosei_mmsa(make_mmsa_tree(c.tmp, [MMSAClip("v", "1", "Hi.", "1.0", "train", "mp4")]) and c.tmp),
         ValueError,
         r"only as mp4.*1\.mp4",
+    ),
+    # --- CSV files: encodings, headers, rows ----------------------------------------------------------------------
+    (
+        "csv/mmsa-label-csv-not-utf8",
+        lambda c: (
+            _file(c, "label.csv", (MMSA_HEADER + "v,1,caf\xe9,1.0,train\n").encode("latin-1")),
+            load_mosei_mmsa(c.tmp),
+        ),
+        ValueError,
+        r"label\.csv' is not UTF-8 text: byte 0xe9 on line 2",
+    ),
+    ("csv/mmsa-header-only", lambda c: _mmsa(c, MMSA_HEADER), ValueError, r"label\.csv' has a header but no rows"),
+    (
+        "csv/manifest-not-utf8",
+        lambda c: load_speech_text_corpus(_file(c, "m.csv", "audio,text\nx.wav,\xe9t\xe9\n".encode("cp1252"))),
+        ValueError,
+        r"Manifest '.*m\.csv' is not UTF-8 text: byte 0xe9 on line 2",
+    ),
+    (
+        "csv/manifest-header-only",
+        lambda c: load_speech_text_corpus(_file(c, "m.csv", "audio,text\n")),
+        ValueError,
+        r"m\.csv' has a header but no rows",
+    ),
+    (
+        "csv/manifest-missing-column",
+        lambda c: load_speech_text_corpus(_file(c, "m.csv", "path,text\nx.wav,hi\n")),
+        ValueError,
+        r"m\.csv' has no column\(s\) \['audio'\]; its columns are \['path', 'text'\]",
+    ),
+    (
+        "csv/manifest-bom-does-not-hide-a-missing-column",
+        lambda c: load_speech_text_corpus(_file(c, "m.csv", "\ufeffpath,text\nx.wav,hi\n")),
+        ValueError,
+        r"has no column\(s\) \['audio'\]; its columns are \['path', 'text'\]",
+    ),
+    (
+        "files/corpus-neither-csv-nor-dataset",
+        lambda c: load_speech_text_corpus(_file(c, "notes.txt", "audio,text\n")),
+        ValueError,
+        r"notes\.txt' is neither a CSV manifest",
+    ),
+    (
+        "folders/corpus-folder-not-a-saved-dataset",
+        lambda c: load_speech_text_corpus(_file(c, "corpus/readme.md", "x").parent),
+        ValueError,
+        r"corpus' is a folder but not one written by `save_to_disk`",
+    ),
+    (
+        "csv/mosei-folds-not-json",
+        lambda c: load_mosei_folds(_file(c, "folds.json", "train: [a, b]")),
+        ValueError,
+        r"folds\.json' is not valid JSON",
+    ),
+    (
+        "files/mosei-folds-missing",
+        lambda c: load_mosei_folds(c.tmp / "folds.json"),
+        ValueError,
+        r"folds file '.*folds\.json' does not exist",
+    ),
+    (
+        "dataset-trees/mosei-video-in-two-folds",
+        lambda c: load_mosei_folds({"train": ["v1", "v2"], "test": ["v2"]}),
+        ValueError,
+        r"video 'v2' is in both the 'train' and 'test' folds",
+    ),
+    (
+        "dataset-trees/mosei-unknown-fold-name",
+        lambda c: load_mosei_folds({"holdout": ["v1"]}),
+        ValueError,
+        r"Unknown MOSEI fold name 'holdout'",
+    ),
+    # --- dataset trees ---------------------------------------------------------------------------------------------
+    (
+        "dataset-trees/mosei-labels-not-hdf5",
+        lambda c: _mosei(c, labels_path=_file(c, "labels.csd", "not hdf5")),
+        ValueError,
+        r"labels file '.*labels\.csd' is not HDF5",
+    ),
+    (
+        "dataset-trees/mosei-audio-dir-missing",
+        lambda c: _mosei(c, audio_dir=c.tmp / "no-audio"),
+        ValueError,
+        r"MOSEI `audio_dir` '.*no-audio' is not a directory",
+    ),
+    ("dataset-trees/mosei-negative-tolerance", lambda c: _mosei(c, tolerance=-1), ValueError, r"`tolerance`.*-1"),
+    (
+        "dataset-trees/librispeech-missing-root",
+        lambda c: load_librispeech(c.tmp / "LibriSpeech"),
+        ValueError,
+        r"LibriSpeech root '.*LibriSpeech' is not a directory",
+    ),
+    (
+        "dataset-trees/librispeech-no-subset",
+        lambda c: load_librispeech(_file(c, "LibriSpeech/README.TXT", "x").parent),
+        ValueError,
+        r"No LibriSpeech subset found under '.*LibriSpeech'",
+    ),
+    (
+        "dataset-trees/librispeech-unknown-subset",
+        lambda c: load_librispeech(make_librispeech_tree(c.tmp).root, "train-clean-999"),
+        ValueError,
+        r"split 'train' asks for subsets \['train-clean-999'\]",
+    ),
+    (
+        "dataset-trees/iemocap-not-a-release",
+        lambda c: load_iemocap(_file(c, "IEMOCAP/readme.txt", "x").parent),
+        ValueError,
+        r"IEMOCAP' is not an IEMOCAP release: missing folder\(s\) \['Session1/dialog/EmoEvaluation'",
+    ),
+    (
+        "dataset-trees/iemocap-bad-vad-values",
+        lambda c: _iemocap_with_line(c, "[1.0 - 2.0]\tSes01F_impro01_F009\tneu\t[x, 2.0, 2.0]\n"),
+        ValueError,
+        r"Ses01F_impro01\.txt:\d+: bad \[V, A, D\] values",
+    ),
+    (
+        "dataset-trees/iemocap-validation-speaker-of-the-test-session",
+        lambda c: load_iemocap(make_iemocap_tree(c.tmp).root, fold=1, validation_speaker="Ses01F"),
+        ValueError,
+        r"`validation_speaker` 'Ses01F' is not a speaker of the training sessions of fold 1",
+    ),
+    (
+        "dataset-trees/iemocap-empty-label-map",
+        lambda c: load_iemocap(make_iemocap_tree(c.tmp).root, label_map={}),
+        ValueError,
+        r"`label_map` is empty",
+    ),
+    (
+        "dataset-trees/normalize-text-not-bool",
+        lambda c: load_speech_text_corpus(_file(c, "m.csv", "audio,text\nx.wav,hi\n"), normalize_text="yes"),
+        ValueError,
+        r"`normalize_text` must be a bool or a callable.*'yes'",
+    ),
+    # --- checkpoints and output folders ------------------------------------------------------------------------------
+    (
+        "checkpoints/output-dir-holds-a-run",
+        lambda c: _output_dir(c, "checkpoint-3/", "config.json", "results.json"),
+        ValueError,
+        r"--output_dir '.*run' holds a run already \(checkpoints: checkpoint-3; model files: config\.json; results: "
+        r"results\.json\).*--overwrite_output_dir",
+    ),
+    (
+        "checkpoints/output-dir-of-all-folds",
+        lambda c: _output_dir(c, "fold-2/results.json"),
+        ValueError,
+        r"holds a run already \(folds: fold-2\)",
+    ),
+    (
+        "checkpoints/resume-another-run-into-a-run",
+        lambda c: _output_dir(c, "checkpoint-3/", resume_from_checkpoint=str(c.tmp / "other" / "checkpoint-9")),
+        ValueError,
+        r"holds a run already \(checkpoints: checkpoint-3\)",
+    ),
+    (
+        "checkpoints/output-dir-is-a-file",
+        lambda c: cmt_arguments.check_output_dir(types.SimpleNamespace(output_dir=str(_file(c, "out", "x")))),
+        ValueError,
+        r"--output_dir '.*out' is a file",
+    ),
+    (
+        "checkpoints/export-over-a-users-module",
+        lambda c: (
+            c.models.classifier.save_pretrained(c.tmp),
+            _file(c, "audio_utils.py", "x = 1"),
+            export_remote_code(c.tmp),
+        ),
+        ValueError,
+        r"audio_utils\.py exists and is not a flat module",
+    ),
+    (
+        "checkpoints/regression-checkpoint-for-ser",
+        lambda c: cmt_arguments.check_checkpoint_task(_regression_config(), "ser", "runs/sa-model"),
+        ValueError,
+        r"runs/sa-model is a regression \(sentiment score\) checkpoint, but --task ser",
+    ),
+    ("checkpoints/codebook-missing", lambda c: load_codebook(c.tmp / "k.safetensors"), ValueError, r"k\.safetensors"),
+    (
+        "checkpoints/codebook-not-safetensors",
+        lambda c: load_codebook(_file(c, "k.safetensors", "not a tensor file")),
+        ValueError,
+        r"Cannot read codebook '.*k\.safetensors' as safetensors",
+    ),
+    (
+        "arguments/config-override-not-key-value",
+        lambda c: cmt_arguments.parse_overrides("num_cross_layers=1,dropout"),
+        ValueError,
+        r"item 'dropout' is not key=value",
+    ),
+    (
+        "arguments/audio-layer-pooling",
+        lambda c: cmt_arguments.parse_layer_pooling("middle"),
+        ValueError,
+        r"--audio_layer_pooling must be .* got 'middle'",
+    ),
+    (
+        "arguments/utterance-over-the-batch-audio-budget",
+        lambda c: AudioBudgetBatchSampler([100, 5000, 200], max_batch_samples=1000, max_batch_size=4, seed=0),
+        ValueError,
+        r"Example 1 has 5000 audio samples, more than a batch may hold \(1000\)",
+    ),
+    (
+        "arguments/max-batch-audio-seconds-inf",
+        lambda c: _trainer(c, max_batch_audio_seconds=float("inf")),
+        ValueError,
+        r"--max_batch_audio_seconds must be a positive, finite number of seconds, got inf",
+    ),
+    # --- text ---------------------------------------------------------------------------------------------------------
+    (
+        "text/lone-surrogate",
+        lambda c: c.processor(text=["fine", "caf\udce9"]),
+        ValueError,
+        r"text\[1\]: the transcript is not valid Unicode text: '\\udce9' at position 3 is a lone surrogate",
+    ),
+    ("text/empty-list", lambda c: c.processor(text=[]), ValueError, r"`text` is an empty list"),
+    ("text/not-a-string", lambda c: c.processor(text=5), ValueError, r"`text` must be a string or a list.*got int"),
+    (
+        "text/audio-longer-than-max-with-transcript",
+        lambda c: c.processor(text="hi", audio=[_wav(c, seconds=1.0)], max_audio_seconds=0.5),
+        ValueError,
+        r"clip\.wav.*lasts 1\.00 s, longer than max_audio_seconds=0\.5",
+    ),
+    (
+        "audio/max-seconds-nan",
+        lambda c: load_audio(_wav(c), 16000, max_seconds=float("nan")),
+        ValueError,
+        r"clip\.wav.*`max_seconds` must be a positive number of seconds, got nan",
+    ),
+    # --- batches handed to the collator -------------------------------------------------------------------------------
+    (
+        "collator/empty-batch",
+        lambda c: DataCollatorForCMT(c.processor.tokenizer)([]),
+        ValueError,
+        r"Cannot collate an empty list",
+    ),
+    (
+        "collator/example-without-audio",
+        lambda c: DataCollatorForCMT(c.processor.tokenizer)([{"input_ids": [0, 5, 2], "input_values": None}]),
+        ValueError,
+        r"Example 0 has no `input_values`",
+    ),
+    (
+        "collator/2d-input-ids",
+        lambda c: DataCollatorForCMT(c.processor.tokenizer)([{"input_ids": [[0, 2]], "input_values": np.zeros(800)}]),
+        ValueError,
+        r"Example 0: `input_ids` must be a non-empty 1-D list of ids, got shape \(1, 2\)",
+    ),
+    # --- pipeline arguments and inputs --------------------------------------------------------------------------------
+    ("pipeline/batch-size-0", lambda c: c.pipe(_two_clips(c), batch_size=0), ValueError, r"`batch_size`.*got 0"),
+    (
+        "pipeline/unknown-errors-mode",
+        lambda c: c.pipe(_two_clips(c), errors="skip"),
+        ValueError,
+        r"`errors` must be 'raise' \(the default\) or 'return', got 'skip'",
+    ),
+    (
+        "pipeline/max-audio-seconds-nan",
+        lambda c: c.pipe(_two_clips(c), max_audio_seconds=float("nan")),
+        ValueError,
+        r"`max_audio_seconds` must be a positive number of seconds, got nan",
+    ),
+    (
+        "pipeline/empty-dataset",
+        lambda c: c.pipe(__import__("datasets").Dataset.from_list(_two_clips(c)).select([])),
+        ValueError,
+        r"got an empty dataset of inputs",
+    ),
+    ("pipeline/empty-list", lambda c: c.pipe([]), ValueError, r"got an empty list of inputs"),
+    (
+        "pipeline/transcripts-for-a-list",
+        lambda c: c.pipe([str(_wav(c)), str(_wav(c))], text=["only one"]),
+        ValueError,
+        r"For a list of 2 inputs, `text` must be a list of 2 transcripts",
+    ),
+    (
+        "pipeline/asr-folder-missing",
+        lambda c: c.pipe(str(_wav(c)), asr_model=str(c.tmp / "my-whisper")),
+        ValueError,
+        r"`asr_model` '.*my-whisper' cannot be loaded: as a folder it does not exist",
+    ),
+    (
+        "pipeline/unknown-argument",
+        lambda c: c.pipe(str(_wav(c)), text="hi", temperature=0.5),
+        ValueError,
+        r"unknown arguments \['temperature'\]",
+    ),
+    ("pipeline/top-k-0", lambda c: c.pipe(str(_wav(c)), text="hi", top_k=0), ValueError, r"`top_k`.*got 0"),
+    (
+        "pipeline/dict-without-audio",
+        lambda c: c.pipe([{"text": "hi"}, {"audio": str(_wav(c)), "text": "yo"}]),
+        ValueError,
+        r"inputs\[0\]: a dict input needs an `audio`",
+    ),
+    (
+        "pipeline/no-transcript-and-no-asr",
+        lambda c: c.pipe([str(_wav(c))]),
+        ValueError,
+        r"inputs\[0\]: no transcript",
+    ),
+    (
+        "pipeline/two-transcripts",
+        lambda c: c.pipe({"audio": str(_wav(c)), "text": "hi"}, text="hello"),
+        ValueError,
+        r"inputs: the input dict has a `text` and `text=` was given too",
+    ),
+    (
+        "pipeline/corrupt-file-in-a-batch",
+        lambda c: c.pipe([*_two_clips(c), {"audio": str(_file(c, "bad.wav", "RIFF")), "text": "x"}], batch_size=2),
+        ValueError,
+        r"inputs\[2\] audio: .*bad\.wav",
     ),
 ]
 

@@ -11,7 +11,14 @@ from testing_utils import CMTModelTester
 
 from modeling_cmt import CMTForPreTraining, CMTForSequenceClassification, CMTForSequenceRegression
 from modeling_cmt.hub import push_to_hub
-from modeling_cmt.model_card import MODEL_CARD_VARIANTS, create_model_card, model_card_variant
+from modeling_cmt.model_card import (
+    MODEL_CARD_VARIANTS,
+    backbone_base_models,
+    checkpoint_lineage,
+    create_model_card,
+    is_hub_id,
+    model_card_variant,
+)
 from modeling_cmt.remote_code import remote_code_requirements
 from processing_cmt import aggregate_results, sa_metrics, ser_metrics
 
@@ -128,3 +135,108 @@ def test_push_writes_a_card_only_where_none_was_written(classifier, tiny_process
         card = ModelCard(hub.files(repo_id)["README.md"].content.decode())
         assert card.data.license == "other" and "# Hand-written card" not in card.text
         assert hub.unknown_requests == []
+
+
+# --- what made the model (issue #14): backbones, data and lineage as they were, not the paper's ----------------------
+
+HUB_BACKBONES = ["FacebookAI/roberta-large", "facebook/hubert-large-ll60k"]
+
+
+def _config_from(text_source: str, audio_source: str, **kwargs):
+    """A tiny CMT config whose backbones record these sources, as `from_text_audio_pretrained` records them
+    (`AutoConfig.from_pretrained(name)` sets each sub-config's `_name_or_path`)."""
+    config = CMTModelTester().get_config(**kwargs)
+    config.text_config._name_or_path, config.audio_config._name_or_path = text_source, audio_source
+    return config
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("FacebookAI/roberta-large", True),
+        ("roberta-base", True),
+        ("/data/backbones/roberta", False),
+        ("runs/quickstart/backbones/text", False),
+        ("./text", False),
+        ("~/models/text", False),
+        ("org/../etc", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_hub_ids_are_told_from_local_paths(name, expected):
+    assert is_hub_id(name) is expected
+
+
+def test_a_folder_that_exists_here_is_local_even_if_it_reads_like_a_hub_id(tmp_path, monkeypatch):
+    (tmp_path / "org" / "text").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    assert not is_hub_id("org/text") and is_hub_id("org/audio")
+
+
+def test_base_model_is_the_hub_backbones_the_config_records(tmp_path):
+    hub = _config_from(*HUB_BACKBONES)
+    assert backbone_base_models(hub) == HUB_BACKBONES
+    local = _config_from(str(tmp_path / "text"), str(tmp_path / "audio"))
+    assert backbone_base_models(local) == []
+    mixed = _config_from(str(tmp_path / "text"), HUB_BACKBONES[1])
+    assert backbone_base_models(mixed) == [HUB_BACKBONES[1]]
+    # a text-only baseline claims no audio backbone; random weights ("" as the scripts record them) claim nothing
+    text_only = _config_from(*HUB_BACKBONES, modalities="text", num_cross_layers=0, ortho_loss_weight=0.0)
+    assert backbone_base_models(text_only) == [HUB_BACKBONES[0]]
+    assert backbone_base_models(_config_from("", "")) == []
+
+    card = create_model_card("cmt-ser", config=hub)
+    assert card.data.base_model == HUB_BACKBONES
+    card = create_model_card("cmt-ser", config=local)
+    assert card.data.base_model is None and "base_model" not in card.content.split("---")[1]
+    assert str(tmp_path) not in str(card)
+
+
+def test_backbones_loaded_from_local_folders_claim_no_hub_model(tiny_backbones, tmp_path):
+    model = CMTForSequenceClassification.from_text_audio_pretrained(
+        str(tiny_backbones["text"]), str(tiny_backbones["audio"]), num_labels=2
+    )
+    model.save_pretrained(tmp_path / "checkpoint")
+    reloaded = CMTForSequenceClassification.from_pretrained(tmp_path / "checkpoint")
+    for config in (model.config, reloaded.config):  # the record survives save_pretrained / from_pretrained
+        assert config.text_config._name_or_path == str(tiny_backbones["text"])
+        assert backbone_base_models(config) == []
+
+
+def test_lineage_of_a_checkpoint_hub_or_local_with_or_without_its_card(tmp_path):
+    hub_config = _config_from(*HUB_BACKBONES)
+    # a Hub checkpoint is the base model itself
+    assert checkpoint_lineage("my-org/cmt-base-pt", hub_config) == {
+        "base_model": ["my-org/cmt-base-pt"],
+        "datasets": [],
+    }
+    # a local one without a card: the Hub backbones its config records, no data claimed
+    folder = tmp_path / "cmt-pt"
+    folder.mkdir()
+    assert checkpoint_lineage(folder, hub_config) == {"base_model": HUB_BACKBONES, "datasets": []}
+    assert checkpoint_lineage(folder, _config_from(str(tmp_path / "t"), str(tmp_path / "a"))) == {
+        "base_model": [],
+        "datasets": [],
+    }
+    # a README that is no model card states no lineage
+    (folder / "README.md").write_text("---\nbase_model: [unclosed\n---\n# My notes\n")
+    assert checkpoint_lineage(folder, hub_config) == {"base_model": HUB_BACKBONES, "datasets": []}
+    # a local one with the card its pretraining wrote: what that card says
+    create_model_card("cmt-base", base_model=HUB_BACKBONES, datasets=["openslr/librispeech_asr"]).save(
+        folder / "README.md"
+    )
+    assert checkpoint_lineage(folder, None) == {"base_model": HUB_BACKBONES, "datasets": ["openslr/librispeech_asr"]}
+
+
+@pytest.mark.parametrize("variant", sorted(MODEL_CARD_VARIANTS))
+def test_the_card_prose_names_the_backbones_the_model_has(variant):
+    """With a config the card describes that model's backbones, not the paper's RoBERTa-large / HuBERT-large, and a
+    training summary marks the numbered recipe as the paper's, not this checkpoint's."""
+    card = str(create_model_card(variant, config=CMTModelTester().get_config(), training_summary="Made here."))
+    assert "RoBERTa-large reads" not in card and "RoBERTa-large encodes" not in card
+    assert "text backbone (roberta, 2 layers, hidden size 32)" in card
+    assert "audio backbone (hubert, 2 layers, hidden size 32)" in card
+    assert "The paper's recipe (what made this checkpoint is below it)" in card
+    paper = str(create_model_card(variant))
+    assert "RoBERTa-large" in paper and "(what made this checkpoint is below it)" not in paper

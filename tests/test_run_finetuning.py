@@ -251,6 +251,13 @@ def test_ser_writes_model_processor_card_and_reports(setup, ser_run):
     assert is_png(output / "confusion_matrix.png")
     card = (output / "README.md").read_text()
     assert "model-index" in card and "Unweighted accuracy (UA)" in card and "IEMOCAP fold 1" in card
+    # what made the model: two local backbones (no Hub model claimed), IEMOCAP by its id, no local path
+    from huggingface_hub import ModelCard
+
+    data = ModelCard(card).data
+    assert data.base_model is None and data.datasets == ["iemocap"]
+    assert "from a local roberta text backbone and a local hubert audio backbone" in card
+    assert str(setup["root"]) not in card and "FacebookAI" not in card.split("---")[1]
 
     # the saved model + processor are the evaluated best checkpoint: they reproduce its test predictions
     from modeling_cmt import CMTForSequenceClassification
@@ -390,7 +397,17 @@ def test_finetunes_a_pretraining_checkpoint_on_a_csv_corpus(setup, tmp_path):
     results = in_process(
         "--task", "ser", "--model_name_or_path", checkpoint, "--corpus", manifest, "--label_column", "emotion",
         "--class_names", "calm,upset", *common_args(setup, output), "--num_train_epochs", "1",
+        "--dataset_name", "my-org/calm-upset",
     )  # fmt: skip
+    # the card: a user's corpus by the name given, a local checkpoint of local backbones claims no Hub model
+    from huggingface_hub import ModelCard
+
+    card = ModelCard.load(output / "README.md")
+    assert card.data.base_model is None and card.data.datasets == ["my-org/calm-upset"]
+    assert card.data.eval_results[0].dataset_name == "my-org/calm-upset"
+    assert card.data.eval_results[0].dataset_type == "custom"
+    assert "from the CMT checkpoint pretrained, made from a local roberta text backbone" in card.text
+    assert str(tmp_path) not in str(card)
     assert results["method"] == "CMT Base"
     assert results["label_names"] == ["calm", "upset"]
     kept = setup["iemocap_tree"].kept()
@@ -678,3 +695,69 @@ def test_resume_continues_the_run_exactly_and_the_frozen_feature_encoder_stays_p
     assert conv and all(torch.equal(trained[prefix + k], loaded[k]) for k in conv)
     encoder = [k for k in loaded if k.startswith("encoder.layers.")]
     assert any(not torch.equal(trained[prefix + k], loaded[k]) for k in encoder)
+
+
+def test_a_second_run_into_the_same_output_dir_is_refused_naming_what_is_there(setup, ser_run):
+    output, _ = ser_run
+    before = {path: path.stat().st_mtime_ns for path in output.rglob("*")}
+    pattern = (
+        r"holds a run already \(checkpoints: checkpoint-\d+.*; model files: config\.json, model\.safetensors; "
+        r"training state: trainer_state\.json, training_args\.bin; results: .*results\.json.*; model card: README\.md\)"
+        r".*--resume_from_checkpoint .*checkpoint-\d+.*--overwrite_output_dir"
+    )
+    with pytest.raises(ValueError, match=pattern):
+        in_process(
+            "--task", "ser", "--iemocap_root", setup["iemocap"], "--fold", "1", *backbone_args(setup),
+            *common_args(setup, output),
+        )  # fmt: skip
+    assert {path: path.stat().st_mtime_ns for path in output.rglob("*")} == before
+
+
+def _run_folder(root: Path, *names: str) -> Path:
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not name.endswith("/"):
+            path.write_text("earlier")
+        else:
+            path.mkdir(exist_ok=True)
+    return root
+
+
+def _output_args(output_dir, **fields):
+    from types import SimpleNamespace
+
+    defaults = {"resume_from_checkpoint": None, "overwrite_output_dir": False, "process_index": 0}
+    return SimpleNamespace(output_dir=str(output_dir), **{**defaults, **fields})
+
+
+def test_output_dir_rules_resume_overwrite_and_other_files(tmp_path):
+    check = cmt_arguments.check_output_dir
+    # nothing of a run: a missing folder, an empty one, one with other files
+    check(_output_args(tmp_path / "new"))
+    check(_output_args(_run_folder(tmp_path / "notes", "notes.txt", "data/train.csv")))
+    # a run: refused, unless resumed from a checkpoint inside it or overwritten
+    run = _run_folder(tmp_path / "run", "checkpoint-2/trainer_state.json", "checkpoint-10/trainer_state.json")
+    with pytest.raises(ValueError, match=r"checkpoints: checkpoint-2, checkpoint-10\).*checkpoint-10, pass"):
+        check(_output_args(run))
+    check(_output_args(run, resume_from_checkpoint=str(run / "checkpoint-10")))
+    elsewhere = _run_folder(tmp_path / "other", "checkpoint-4/trainer_state.json")
+    with pytest.raises(ValueError, match="holds a run already"):  # resuming another run into this one replaces it
+        check(_output_args(run, resume_from_checkpoint=str(elsewhere / "checkpoint-4")))
+    check(_output_args(run, overwrite_output_dir=True))
+    assert not any(run.iterdir())  # the old run's checkpoints are gone: rotation and resume cannot mix them in
+    # --all_folds leaves one run per fold
+    folds = _run_folder(tmp_path / "folds", "fold-1/results.json", "fold-2/config.json", "fold-3/notes.txt")
+    with pytest.raises(ValueError, match=r"\(folds: fold-1, fold-2\)"):
+        check(_output_args(folds))
+    with pytest.raises(ValueError, match=r"--output_dir '.*a-file' is a file"):
+        check(_output_args(_run_folder(tmp_path, "a-file") / "a-file"))
+
+
+def test_overwrite_output_dir_is_a_flag_of_both_scripts(tmp_path):
+    _, _, training_args = cmt_arguments.parse_finetuning_arguments(
+        ["--task", "ser", "--output_dir", str(tmp_path), "--overwrite_output_dir"]
+    )
+    assert training_args.overwrite_output_dir is True
+    _, _, training_args = cmt_arguments.parse_pretraining_arguments(["--output_dir", str(tmp_path)])
+    assert training_args.overwrite_output_dir is False

@@ -131,9 +131,24 @@ def test_distributed_pretraining_under_accelerate_launch_then_tapt(pretraining_s
     tapt = pretraining_setup["root"] / "tapt"
     result = run_script(
         pretraining_setup, tapt, "--stage", "tapt", "--model_name_or_path", str(output), "--corpus", str(manifest),
-        "--librispeech_root", "", "--max_steps", "2",
+        "--librispeech_root", "", "--max_steps", "2", "--dataset_name", "my-task-corpus",
     )  # fmt: skip
     assert "Done: tapt for 2 steps" in result.stdout
+
+    # each checkpoint's card says what made it: local backbones claim no Hub model, the data by its id or given name,
+    # TAPT's the pretraining's too (read from the pretraining checkpoint's card); no local path
+    from huggingface_hub import ModelCard
+
+    pretrained_card, tapt_card = ModelCard.load(output / "README.md"), ModelCard.load(tapt / "README.md")
+    assert pretrained_card.data.base_model is None and tapt_card.data.base_model is None
+    assert pretrained_card.data.datasets == ["openslr/librispeech_asr"]
+    assert tapt_card.data.datasets == ["openslr/librispeech_asr", "my-task-corpus"]
+    assert "on LibriSpeech for 2 steps, from a local roberta text backbone and a local hubert audio backbone" in (
+        pretrained_card.text
+    )
+    assert "The starting checkpoint was trained on openslr/librispeech_asr." in tapt_card.text
+    for card in (pretrained_card, tapt_card):
+        assert str(pretraining_setup["root"]) not in str(card) and "FacebookAI" not in str(card.data)
 
 
 def test_tapt_without_checkpoint_is_refused(pretraining_setup):
@@ -197,3 +212,23 @@ def test_tapt_labels_with_the_codebook_model_not_the_updated_backbone(pretrainin
         run_script(pretraining_setup, tmp_path / "refused", *tapt, "--codebook_model", str(tmp_path / "updated-audio"))
     assert f"was fitted on layer 1 of '{audio}', but the labeller '{tmp_path / 'updated-audio'}'" in str(refused.value)
     assert "its weights (fingerprint" in str(refused.value)
+
+
+def test_an_output_dir_that_holds_a_run_is_refused_before_anything_runs(pretraining_setup, tmp_path):
+    """A second run into the folder of a first one would replace its model and checkpoints (transformers 5 has no
+    `overwrite_output_dir`): the script stops before loading anything, naming what is there, and touches nothing."""
+    output = tmp_path / "earlier-run"
+    (output / "checkpoint-15").mkdir(parents=True)
+    (output / "checkpoint-15" / "trainer_state.json").write_text("{}")
+    for name in ("config.json", "model.safetensors", "train_results.json"):
+        (output / name).write_text(f"the earlier run's {name}")
+    before = {path: path.read_bytes() for path in output.rglob("*") if path.is_file()}
+    with pytest.raises(AssertionError) as refused:
+        run_script(pretraining_setup, output, "--max_steps", "2")
+    message = " ".join(str(refused.value).split())
+    assert (
+        "holds a run already (checkpoints: checkpoint-15; model files: config.json, model.safetensors; results: "
+        "train_results.json)" in message
+    )
+    assert f"--resume_from_checkpoint {output / 'checkpoint-15'}" in message and "--overwrite_output_dir" in message
+    assert {path: path.read_bytes() for path in output.rglob("*") if path.is_file()} == before

@@ -7,6 +7,8 @@ Every reader returns a `datasets.DatasetDict` with explicit `datasets.Features` 
 transcripts are re-cased for the cased RoBERTa tokenizer by `normalize_transcript`.
 """
 
+import csv
+import io
 import logging
 import re
 from collections import Counter
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from datasets import DatasetDict
+from datasets import Dataset, DatasetDict, Features
 
 
 logger = logging.getLogger(__name__)
@@ -86,6 +88,51 @@ def _finish(dataset: DatasetDict, report: BuildReport, return_report: bool) -> D
     report.split_sizes = {name: split.num_rows for name, split in dataset.items()}
     report.log()
     return (dataset, report) if return_report else dataset
+
+
+def _split_from_rows(rows: list[dict], features: Features, split: str, report: BuildReport, missing: str) -> Dataset:
+    """`Dataset.from_list(rows)`; an empty split (which `from_list` cannot build with features: datasets' "Keys
+    mismatch") is built from empty columns and reported, with `missing` saying what the source lacked."""
+    if rows:
+        return Dataset.from_list(rows, features=features)
+    report.notes.append(f"split {split!r} is empty: {missing}")
+    return Dataset.from_dict({name: [] for name in features}, features=features)
+
+
+def _read_csv_rows(path: Path, what: str) -> tuple[list[str], list[tuple[int, dict]]]:
+    """
+    The header and `(line number, row)` pairs of a UTF-8 CSV file, a leading byte-order mark (Excel's "CSV UTF-8")
+    dropped from the first column name. A row shorter than the header has `None` for the missing columns, a longer
+    one its extra fields under the key `None` (`csv.DictReader`'s convention): the callers report such rows.
+
+    Raises:
+        `ValueError`: naming the file (as `what`) and the line, for a file that is not UTF-8 text.
+    """
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise ValueError(
+            f"{what} {str(path)!r} is not UTF-8 text: byte 0x{raw[error.start]:02x} on line {line} cannot be decoded "
+            "(a file saved in a legacy encoding such as Latin-1 or Windows-1252?). Save it as UTF-8."
+        ) from error
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = list(reader.fieldnames or [])
+    rows = []
+    for row in reader:
+        rows.append((reader.line_num, row))
+    return header, rows
+
+
+def _malformed_row(row: dict, header: list[str]) -> str | None:
+    """Why a `csv.DictReader` row does not fit its header (too few or too many fields), or None when it does."""
+    if None in row:
+        return f"row with more fields than the header's {len(header)}"
+    if any(value is None for value in row.values()):
+        fields = sum(value is not None for value in row.values())
+        return f"row with {fields} of the header's {len(header)} fields"
+    return None
 
 
 def _read_text(path: Path) -> str:

@@ -9,9 +9,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+from datasets import ClassLabel, DatasetDict, Features, Value
 
-from .common import BuildReport, _finish, _is_hidden, _read_text
+from .common import BuildReport, _finish, _is_hidden, _read_text, _split_from_rows
 
 
 # The paper's four classes (Sec. 4.1.1), in label-id order, with "excited" merged into "happy".
@@ -261,7 +261,9 @@ def load_iemocap(
     rows = _read_iemocap(root, label_map, label_names, report)
     features = _iemocap_features(label_names)
     if fold is None:
-        dataset = DatasetDict({"all": Dataset.from_list(rows, features=features)})
+        dataset = DatasetDict(
+            {"all": _split_from_rows(rows, features, "all", report, f"no usable utterance under {root}")}
+        )
         return _finish(dataset, report, return_report)
 
     if validation_speaker is True:
@@ -286,7 +288,17 @@ def load_iemocap(
             splits["train"].append(row)
     if held_out is None:
         del splits["validation"]
-    dataset = DatasetDict({name: Dataset.from_list(split, features=features) for name, split in splits.items()})
+    # an empty split (a partial download: a session missing) is reported, with where its utterances would be
+    session_dir = root / f"Session{fold}"
+    training = ", ".join(f"Session{session}" for session in IEMOCAP_FOLDS if session != fold)
+    missing = {
+        "test": f"no usable utterance of {session_dir}" + ("" if session_dir.is_dir() else " (no such folder)"),
+        "validation": f"no usable utterance of the validation speaker {held_out} under {root}",
+        "train": f"no usable utterance of the training sessions ({training}) under {root}",
+    }
+    dataset = DatasetDict(
+        {name: _split_from_rows(split, features, name, report, missing[name]) for name, split in splits.items()}
+    )
     if held_out is not None:
         report.notes.append(f"validation speaker: {held_out}")
     return _finish(dataset, report, return_report)

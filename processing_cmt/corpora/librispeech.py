@@ -9,9 +9,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from datasets import Dataset, DatasetDict, Features, Value
+from datasets import DatasetDict, Features, Value
 
-from .common import BuildReport, _finish, _is_hidden, _read_text, _resolve_normalizer
+from .common import BuildReport, _finish, _is_hidden, _read_text, _resolve_normalizer, _split_from_rows
 
 
 LIBRISPEECH_FEATURES = Features(
@@ -192,5 +192,7 @@ def load_librispeech(
                 for chapter_dir in sorted(speaker_dir.iterdir(), key=lambda path: path.name):
                     if chapter_dir.is_dir() and chapter_dir.name.isdigit():
                         rows.extend(_read_librispeech_chapter(chapter_dir, subset, genders, normalizer, report))
-        dataset[split] = Dataset.from_list(rows, features=LIBRISPEECH_FEATURES)
+        folders = ", ".join(str(root / subset) for subset in names)
+        missing = f"no utterance with its FLAC file and transcript line under {folders}"
+        dataset[split] = _split_from_rows(rows, LIBRISPEECH_FEATURES, split, report, missing)
     return _finish(dataset, report, return_report)

@@ -6,7 +6,6 @@
 - `load_mosei_mmsa` reads the MMSA layout (`label.csv` + one audio file per clip).
 """
 
-import csv
 import json
 import logging
 import os
@@ -20,7 +19,7 @@ import soundfile as sf
 from datasets import Dataset, DatasetDict, Features, List, Value
 
 from ..audio_utils import load_audio_segment
-from .common import BuildReport, _finish, _read_text
+from .common import BuildReport, _finish, _malformed_row, _read_csv_rows, _read_text, _split_from_rows
 
 
 logger = logging.getLogger(__name__)
@@ -392,7 +391,8 @@ def load_mosei(
     dataset = DatasetDict()
     for split in split_names:
         if not records[split]:
-            dataset[split] = Dataset.from_list([], features=features_spec)
+            reason = f"no labelled segment with its audio in {audio_dir} and transcript in {transcripts_dir}"
+            dataset[split] = _split_from_rows([], features_spec, split, report, reason)
             continue
         dataset[split] = Dataset.from_generator(
             _generate_mosei_segments,
@@ -487,8 +487,12 @@ def load_mosei_mmsa(
         `video_id`, `clip_id`, `score_text`, `score_audio`, `score_vision` (MMSA's unimodal labels; empty for MOSEI)
         and `annotation`.
 
+    Rows shorter or longer than the header are skipped and reported by line; a split left without rows (e.g. a
+    partial download) is empty and reported, never left out.
+
     Raises:
-        `ValueError`: if `label.csv` is missing or lacks columns, or clips exist only as mp4 files.
+        `ValueError`: if `label.csv` is missing, not UTF-8, lacks columns or has no rows, or clips exist only as mp4
+        files.
     """
     root = Path(root)
     label_csv = root / "label.csv" if label_csv is None else Path(label_csv)
@@ -498,18 +502,22 @@ def load_mosei_mmsa(
             f"MMSA label file {str(label_csv)!r} does not exist; expected <root>/label.csv with columns "
             f"video_id, clip_id, text, label, label_T, label_A, label_V, annotation, mode."
         )
-    with label_csv.open(newline="", encoding="utf-8") as file:
-        # The csv module keeps ids as written: numeric MOSEI video ids ("100178") and clip ids ("0001") stay strings.
-        reader = csv.DictReader(file)
-        missing = [column for column in _MMSA_COLUMNS if column not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"MMSA label file {str(label_csv)!r} lacks column(s) {missing}; has {reader.fieldnames}.")
-        rows = list(reader)
+    # The csv module keeps ids as written: numeric MOSEI video ids ("100178") and clip ids ("0001") stay strings.
+    header, rows = _read_csv_rows(label_csv, "MMSA label file")
+    missing = [column for column in _MMSA_COLUMNS if column not in header]
+    if missing:
+        raise ValueError(f"MMSA label file {str(label_csv)!r} lacks column(s) {missing}; has {header}.")
+    if not rows:
+        raise ValueError(f"MMSA label file {str(label_csv)!r} has a header but no rows: no clip to read.")
 
     report = BuildReport("CMU-MOSEI (MMSA)")
     splits: dict[str, list[dict[str, Any]]] = defaultdict(list)
     mp4_only: list[Path] = []
-    for row in rows:
+    for line, row in rows:
+        malformed = _malformed_row(row, header)
+        if malformed is not None:
+            report.skip(malformed, f"{label_csv.name}:{line}")
+            continue
         video_id, clip_id = row["video_id"].strip(), row["clip_id"].strip()
         item_id = f"{video_id}[{clip_id}]"
         split = _MMSA_SPLITS.get(row["mode"].strip().lower())
@@ -571,11 +579,13 @@ def load_mosei_mmsa(
             "annotation": Value("string"),
         }
     )
+    # every split of MMSA's layout, an empty one reported (e.g. a partial download: no audio under `audio_dir`)
     dataset = DatasetDict(
         {
-            split: Dataset.from_list(splits[split], features=features)
+            split: _split_from_rows(
+                splits[split], features, split, report, f"no usable row of {str(label_csv)!r} (audio in {audio_dir})"
+            )
             for split in ("train", "validation", "test")
-            if split in splits
         }
     )
     return _finish(dataset, report, return_report)

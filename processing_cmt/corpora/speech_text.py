@@ -3,7 +3,6 @@
 with `save_to_disk`) or a CSV manifest.
 """
 
-import csv
 import dataclasses
 import os
 from collections.abc import Callable
@@ -13,27 +12,32 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from datasets import Audio, Dataset, DatasetDict, Features, Value, load_from_disk
 
-from .common import BuildReport, _finish, _resolve_normalizer
+from .common import BuildReport, _finish, _malformed_row, _read_csv_rows, _resolve_normalizer, _split_from_rows
 
 
-def _read_manifest(path: Path, audio_column: str, text_column: str) -> Dataset:
-    with path.open(newline="", encoding="utf-8") as file:
-        reader = csv.DictReader(file)
-        columns = reader.fieldnames or []
-        missing = [column for column in (audio_column, text_column) if column not in columns]
-        if missing:
-            raise ValueError(
-                f"Manifest {str(path)!r} has no column(s) {missing}; its columns are {columns}. Pass "
-                "`audio_column=`/`text_column=` to name yours."
-            )
-        rows = list(reader)
-    for row in rows:
+def _read_manifest(path: Path, audio_column: str, text_column: str, report: BuildReport) -> Dataset:
+    columns, rows = _read_csv_rows(path, "Manifest")
+    missing = [column for column in (audio_column, text_column) if column not in columns]
+    if missing:
+        raise ValueError(
+            f"Manifest {str(path)!r} has no column(s) {missing}; its columns are {columns}. Pass "
+            "`audio_column=`/`text_column=` to name yours."
+        )
+    if not rows:
+        raise ValueError(f"Manifest {str(path)!r} has a header but no rows: no utterance to read.")
+    kept = []
+    for line, row in rows:
+        malformed = _malformed_row(row, columns)
+        if malformed is not None:
+            report.skip(malformed, f"{path.name}:{line}")
+            continue
         audio = row[audio_column]
         # Relative paths are relative to the manifest, so that a corpus folder can be moved as a whole.
         if audio and not Path(audio).is_absolute():
             row[audio_column] = str((path.parent / audio).resolve())
+        kept.append(row)
     features = Features({column: Value("string") for column in columns})
-    return Dataset.from_list(rows, features=features)
+    return _split_from_rows(kept, features, "train", report, f"no row of {str(path)!r} fits its header")
 
 
 def _audio_present(column: pa.Array, audio_column: str, split: str) -> list[bool]:
@@ -154,13 +158,16 @@ def load_speech_text_corpus(
         Rows whose audio file does not exist or whose transcript is missing or empty are skipped and reported.
 
     Raises:
-        `ValueError`: if `source` does not exist, is neither a CSV file nor a saved dataset, or lacks the columns.
+        `ValueError`: if `source` does not exist, is neither a CSV file nor a saved dataset, or lacks the columns; for a
+        manifest that is not UTF-8 (naming it) or has no rows. A byte-order mark before the header is ignored; rows
+        shorter or longer than the header are skipped and reported by line.
     """
     normalizer = _resolve_normalizer(normalize_text)
+    report = BuildReport("speech-text corpus")
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if path.is_file() and path.suffix.lower() == ".csv":
-            source = DatasetDict({"train": _read_manifest(path, audio_column, text_column)})
+            source = DatasetDict({"train": _read_manifest(path, audio_column, text_column, report)})
         elif path.is_dir():
             try:
                 source = load_from_disk(str(path))
@@ -180,7 +187,6 @@ def load_speech_text_corpus(
         raise ValueError(
             f"Speech-text source must be a path, a Dataset or a DatasetDict, got {type(source).__name__}."
         )
-    report = BuildReport("speech-text corpus")
     dataset = DatasetDict(
         {
             split: _prepare_speech_text_split(data, split, audio_column, text_column, normalizer, report)
