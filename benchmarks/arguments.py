@@ -109,6 +109,21 @@ class BenchmarkArguments:
         },
     )
     data_path_hours: float = field(default=0.2, metadata={"help": "Section 8: hours of audio to generate."})
+    long_audio: bool = field(
+        default=False,
+        metadata={
+            "help": "Also run section 9: long recordings through `return_timeline=True` (time per minute of audio "
+            "and peak memory against the length, segmentation against the truth; `bench_long_audio.py`; needs "
+            "`pip install 'cmt[long]'` and the test extra's piper voice)."
+        },
+    )
+    long_audio_minutes: list[float] = field(
+        default_factory=lambda: [1, 5, 10, 30], metadata={"help": "Section 9: the recordings' lengths in minutes."}
+    )
+    long_audio_model: str | None = field(
+        default=None,
+        metadata={"help": "Section 9: a fine-tuned CMT folder; defaults to the quickstart's, else a random tiny one."},
+    )
     onnx_quickstart_dir: str | None = field(
         default=None,
         metadata={

@@ -88,6 +88,8 @@ def render_markdown(results: dict) -> str:
     lines += onnx_lines(results.get("onnx"), setup.get("timer", "cpu"))
     if results.get("data_path"):  # section 8, with --data_path
         lines += ["", "## 8. Training data path", "", data_path_markdown(results["data_path"])]
+    if results.get("long_audio"):  # section 9, with --long_audio
+        lines += ["", "## 9. Long recordings", "", long_audio_markdown(results["long_audio"])]
     for name, profile in (results.get("profile") or {}).items():
         lines += [
             "",
@@ -484,4 +486,83 @@ def data_path_markdown(result: dict) -> str:
         f"{decoding['seconds_per_batch_of_16']:.2f} s for a batch of 16 LibriSpeech utterances, spread over "
         "--dataloader_num_workers processes beside the training step.",
     ]
+    return "\n".join(lines)
+
+
+# Section 9 (`bench_long_audio.py`): absent from results written before it, and from runs without --long_audio
+
+
+def _fraction(share: float | None) -> str:
+    return "n/a" if share is None else f"{100 * share:.1f}%"
+
+
+def long_audio_markdown(result: dict) -> str:
+    """Time and memory against the recording's length, the segmentation and the labels, as Markdown."""
+    lengths, segmentation, labels = result["lengths"], result["segmentation"], result["labels"]
+    first = lengths[0]["minutes"]
+    lines = [
+        f"Long recordings (issue #12), `pipeline(...)(recording, return_timeline=True)`: {result['model']}; each "
+        f"segment transcribed by `{result['asr_model']}`. Recordings of utterances said by piper's neural voice "
+        f"({result['pool_utterances']} emotional sentences of the quickstart corpus) joined with "
+        f"{result['pauses_s'][0]}-{result['pauses_s'][1]} s pauses over a noise floor, 22.05 kHz WAV on disk. One "
+        "subprocess per length, warmed up on a 20 s recording; peak RSS is the whole process (model, ASR, "
+        "libraries), growth is its rise during the timeline.",
+        "",
+        f"| recording | utterances | segments | wall time | wall / min of audio | vs {first} min | CPU / min | "
+        f"vs {first} min | peak RSS | vs {first} min | RSS growth | float32 audio at 16 kHz |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in lengths:
+        lines.append(
+            f"| {row['minutes']} min | {row['utterances']} | {row['segments']} | {row['wall_s']:.0f} s | "
+            f"{row['wall_s_per_min']:.1f} s | {row['wall_per_min_vs_first']:.2f}x | {row['cpu_s_per_min']:.1f} s | "
+            f"{row['cpu_per_min_vs_first']:.2f}x | {row['peak_rss_mib']:.0f} MiB | {row['peak_rss_vs_first']:.2f}x | "
+            f"{row['rss_growth_mib']:.0f} MiB | {row['float32_16k_mib']:.0f} MiB |"
+        )
+    met = result["targets_met"]
+    spread = result["time_spread"]
+    lines += [
+        "",
+        "| target | measured | goal | met |",
+        "|---|---|---|---|",
+        f"| time per minute of audio, {result['minutes'][0]}-{result['minutes'][-1]} min | largest / smallest - 1: "
+        f"{_fraction(spread['wall'])} wall, {_fraction(spread['cpu'])} CPU | within 20% | {_yes(met['time'])} |",
+        f"| peak memory | largest / smallest - 1: {_fraction(result['memory_spread'])} | within 20% | "
+        f"{_yes(met['memory'])} |",
+        f"| segment boundaries within 0.3 s | {_fraction(segmentation['right'])} of {segmentation['utterances']} "
+        f"utterances (median error {segmentation['median_boundary_error_s']:.2f} s, 95th percentile "
+        f"{segmentation['p95_boundary_error_s']:.2f} s; {segmentation['missed']} missed, {segmentation['shared']} "
+        f"sharing a segment) | >= 95% | {_yes(met['boundaries'])} |",
+        f"| segment labels equal to the single-utterance pipeline's on the same audio (the segment's samples and "
+        f"text; the {first} min recording) | {_fraction(labels['equal_on_same_samples'])} of "
+        f"{labels['same_samples_compared']} | all | {_yes(met['labels'])} |",
+        "",
+        f"Time is judged on the processes' CPU time ({result['threads'] or 'default'} thread(s), as sections 1-5: "
+        "other jobs share this machine and move the wall clock).",
+        "",
+        f"Against each utterance cut by hand at its true boundaries (its own audio, without the segment's margins of "
+        f"silence, transcribed alone by the same ASR), the segment labels agree for "
+        f"{_fraction(labels['equal_to_single_utterance'])} of the {labels['compared']} utterances whose segment is "
+        "right: on Whisper's transcripts (its full stops and digits, which the quickstart's transcripts never have) "
+        "this model leans on the audio, and the margins move it; with the true transcripts (below) the margins do not.",
+    ]
+    if result.get("plot"):
+        lines += ["", f"The timeline figure (`{result['plot']['png']}`) was made by `{result['plot']['command']}`."]
+    aligned = result.get("aligned_transcript")
+    if aligned:
+        lines += [
+            "",
+            f"With its whole transcript given instead (`text=`, split over the segments by aligning it to Whisper's "
+            f"words), the {aligned['minutes']:.0f} min recording's segments get exactly their utterance's text for "
+            f"{_fraction(aligned['text_equal'])} of the {aligned['compared']} utterances whose segment is right, and "
+            f"the label of the utterance cut by hand at its true boundaries with that text for "
+            f"{_fraction(aligned['label_equal_to_hand_cut'])}.",
+        ]
+    if labels["equal_to_known_label"] is not None:
+        lines += [
+            "",
+            f"For information: the segment labels equal the sentences' own emotion for "
+            f"{_fraction(labels['equal_to_known_label'])} of the segments (Whisper's transcripts; the model was trained "
+            "on eSpeak's voice, not piper's).",
+        ]
     return "\n".join(lines)

@@ -32,6 +32,9 @@ sections, one module each beside this driver:
 8. With `--data_path`: the training data path, float32 waveforms stored up front against token ids, header lengths and
    decoding on the fly: bytes stored and time to the first batch per hour of audio, projected to LibriSpeech 960 h
    (`bench_data_path.py`; `python benchmarks/bench_data_path.py` runs it alone).
+9. With `--long_audio`: long recordings (1, 5, 10, 30 min) through `return_timeline=True`: time per minute of audio
+   and peak memory against the length, segment boundaries and labels against the known truth (`bench_long_audio.py`;
+   `python benchmarks/bench_long_audio.py` runs it alone and writes `results/long_audio.{md,json}`).
 
 Sections 1-5 always run on the CPU, in float32. Shared setup is in `common.py`, the FLOP formulas and MFU arithmetic
 in `flops.py`, the command line in `arguments.py` and the Markdown in `report.py`.
@@ -62,6 +65,7 @@ from bench_collator import collator_section  # noqa: E402
 from bench_data_path import data_path_section  # noqa: E402
 from bench_gpu import gpu_section  # noqa: E402
 from bench_inference import bench_inference  # noqa: E402
+from bench_long_audio import long_audio_section  # noqa: E402
 from bench_memory import memory_section, run_memory_probe  # noqa: E402
 from bench_onnx import onnx_section  # noqa: E402
 from bench_training import (  # noqa: E402
@@ -284,6 +288,11 @@ def main(argv: list[str] | None = None) -> dict | None:
     if args.data_path:
         results["data_path"] = data_path_section(args.data_path_hours, args.seed)
         print(f"[8, {time.perf_counter() - started:.0f} s] data path", flush=True)
+    # 9. Long recordings, with --long_audio (results written before this section have no "long_audio" key)
+    if args.long_audio:
+        minutes = [int(m) if float(m).is_integer() else m for m in args.long_audio_minutes]
+        results["long_audio"] = long_audio_section(minutes, args.seed, args.long_audio_model)
+        print(f"[9, {time.perf_counter() - started:.0f} s] long recordings", flush=True)
 
     machine["load_average_end"] = list(os.getloadavg())
     markdown = render_markdown(results)

@@ -69,6 +69,9 @@ _TRAINING_TOOLS = {
         "ser_metrics",
     ],
     ".tokenizer_training": ["train_roberta_tokenizer"],
+    # long recordings (`return_timeline=True`): not needed to register the pipeline, so loaded on first use too
+    ".long_audio": ["SegmentationOptions", "open_recording", "segment_recording"],
+    ".timeline": ["plot_timeline", "write_timeline", "write_timeline_csv", "write_timeline_json"],
 }
 _LAZY_NAMES = {name: module for module, names in _TRAINING_TOOLS.items() for name in names}
 

@@ -38,6 +38,17 @@ MODEL_INPUT_NAMES = ("input_ids", "attention_mask", "input_values", "audio_atten
 # CMU-MOSEI sentiment scores are averages of annotations on [-3, 3].
 SENTIMENT_RANGE = (-3.0, 3.0)
 
+# `return_timeline=True` and its options (`processing_cmt.timeline.TIMELINE_ARGUMENTS`; a test checks they agree).
+TIMELINE_ARGUMENTS = (
+    "return_timeline",
+    "segments",
+    "max_segment_s",
+    "vad_threshold",
+    "min_silence_s",
+    "min_speech_s",
+    "speech_pad_s",
+)
+
 # `pipeline()` forwards this loading option to the pipeline class as well; it means nothing at inference time.
 LOADING_KWARGS = ("local_files_only",)
 
@@ -129,7 +140,8 @@ class AudioTextSentimentPipeline(Pipeline):
 
     When an input has no transcript, the audio is transcribed by `asr_model` (a transformers
     `"automatic-speech-recognition"` pipeline, or a model id / folder to build one from, e.g.
-    `"openai/whisper-small"`) and the result carries it under `"transcript"`; without `asr_model` it is an error.
+    `"openai/whisper-small"`; or `"faster-whisper:tiny.en"`, Whisper through CTranslate2 offline, see
+    `processing_cmt.asr_backends`) and the result carries it under `"transcript"`; without `asr_model` it is an error.
 
     Outputs, per input:
     - classification checkpoint: a list of `{"label": str, "score": float}`, best first: the softmax over
@@ -159,7 +171,14 @@ class AudioTextSentimentPipeline(Pipeline):
 
     Bad inputs (unreadable or empty audio, NaN samples, audio shorter than the audio backbone's receptive field, an
     empty or non-string transcript, an unsupported type) raise a `ValueError` naming the input (`inputs[3]` in a
-    batch) before anything runs on the batch.
+    batch) before anything runs on the batch. For a run over many files that should finish whatever one of them holds,
+    pass `errors="return"`: an input that cannot be read, transcribed or encoded then gets, in place of its result,
+    `{"error": "inputs[3] audio ('b.wav'): cannot decode ...", "input": "inputs[3]"}`, and the others their results:
+
+    ```python
+    >>> results = classifier(files, text=transcripts, batch_size=8, errors="return")
+    >>> failed = [result for result in results if isinstance(result, dict) and "error" in result]
+    ```
 
     Loading from a folder: with this package installed, `pipeline("audio-text-sentiment", model=folder)`. Where it
     is not, `pipeline(model=folder, trust_remote_code=True)` runs the code the model's `save_pretrained` exported
@@ -176,6 +195,8 @@ class AudioTextSentimentPipeline(Pipeline):
     def __init__(self, *args, **kwargs):
         # Built lazily from model ids / folders given as `asr_model=`, once per id.
         self._asr_pipelines: dict[str, Pipeline] = {}
+        # `return_timeline` and its options given when the pipeline is built: the long-recording mode's defaults
+        self._timeline_params = {key: kwargs.pop(key) for key in TIMELINE_ARGUMENTS if key in kwargs}
         super().__init__(*args, **kwargs)
         # by name, not isinstance: loaded as remote code from a local folder, the processor's class is another copy
         if not any(cls.__name__ == CMTProcessor.__name__ for cls in type(self.processor).__mro__):
@@ -215,19 +236,31 @@ class AudioTextSentimentPipeline(Pipeline):
         asr_model: str | os.PathLike | Pipeline | None = None,
         max_audio_seconds: float | None = None,
         top_k: int | None | str = "",
+        errors: str | None = None,
         **kwargs,
     ):
         unknown = sorted(set(kwargs) - set(LOADING_KWARGS))
         if unknown:
             raise ValueError(
                 f"{PIPELINE_TASK} got unknown arguments {unknown}; it takes `text`, `sampling_rate`, `asr_model`, "
-                "`max_audio_seconds`, `top_k` and `batch_size`."
+                "`max_audio_seconds`, `top_k`, `errors` and `batch_size`."
             )
         preprocess_params, postprocess_params = {}, {}
         if sampling_rate is not None:
             preprocess_params["sampling_rate"] = sampling_rate
         if max_audio_seconds is not None:
+            # inf: no limit; NaN compares false with every length and would silently keep everything
+            if isinstance(max_audio_seconds, bool) or not (
+                isinstance(max_audio_seconds, (int, float)) and max_audio_seconds > 0
+            ):
+                raise ValueError(
+                    f"`max_audio_seconds` must be a positive number of seconds, got {max_audio_seconds!r}."
+                )
             preprocess_params["max_audio_seconds"] = max_audio_seconds
+        if errors is not None:
+            if errors not in ("raise", "return"):
+                raise ValueError(f"`errors` must be 'raise' (the default) or 'return', got {errors!r}.")
+            preprocess_params["errors"] = errors
         if asr_model is not None:
             preprocess_params["asr_model"] = self._resolve_asr(asr_model)
         # "" = not given (text-classification's convention), as `None` asks for every label.
@@ -243,18 +276,33 @@ class AudioTextSentimentPipeline(Pipeline):
         return preprocess_params, {}, postprocess_params
 
     def _resolve_asr(self, asr_model: str | os.PathLike | Pipeline) -> Pipeline:
-        if isinstance(asr_model, Pipeline):
+        try:  # absolute and in a `try`: the flat remote-code copy of this module has transformers' ASR only
+            from processing_cmt.asr_backends import WordTranscriber, is_faster_whisper_model, load_word_transcriber
+        except ImportError:
+            WordTranscriber, is_faster_whisper_model = (), lambda _: False
+        if isinstance(asr_model, (Pipeline, WordTranscriber)):
             return asr_model
         if isinstance(asr_model, (str, os.PathLike)):
             key = os.fspath(asr_model)
             if key not in self._asr_pipelines:
-                self._asr_pipelines[key] = build_pipeline(
-                    "automatic-speech-recognition", model=key, device=self.device
-                )
+                if is_faster_whisper_model(key):  # "faster-whisper:tiny.en" or a CTranslate2 folder
+                    self._asr_pipelines[key] = load_word_transcriber(key, device=self.device)
+                else:
+                    try:
+                        self._asr_pipelines[key] = build_pipeline(
+                            "automatic-speech-recognition", model=key, device=self.device
+                        )
+                    except OSError as error:  # transformers' message for a missing folder is about repo ids
+                        where = "does not exist" if not os.path.exists(key) else "holds no loadable model"
+                        raise ValueError(
+                            f"`asr_model` {key!r} cannot be loaded: as a folder it {where}, and it is no model id that "
+                            f"could be loaded ({error})."
+                        ) from error
             return self._asr_pipelines[key]
         raise ValueError(
             "`asr_model` must be a transformers speech recognition pipeline (`pipeline('automatic-speech-recognition', "
-            f"...)`) or a model id / folder to build one from, got {type(asr_model).__name__}."
+            f"...)`), a model id / folder to build one from, or 'faster-whisper:tiny.en' (a CTranslate2 Whisper), got "
+            f"{type(asr_model).__name__}."
         )
 
     def __call__(
@@ -271,7 +319,9 @@ class AudioTextSentimentPipeline(Pipeline):
             sampling_rate (`int`, *optional*):
                 Rate of raw arrays / tensors given without a dict (dicts and files carry their own).
             asr_model (`str` or `Pipeline`, *optional*):
-                Transcribes the inputs that come without a transcript.
+                Transcribes the inputs that come without a transcript: an automatic-speech-recognition pipeline, a
+                transformers model id / folder, or a faster-whisper model (`"faster-whisper:tiny.en"`, a CTranslate2
+                folder; [`~processing_cmt.asr_backends.load_word_transcriber`]).
             max_audio_seconds (`float`, *optional*):
                 Keep only the first seconds of every recording that comes without a transcript (before transcribing
                 it). A longer recording with a transcript is an error: the transcript covers all of it, and training
@@ -280,17 +330,36 @@ class AudioTextSentimentPipeline(Pipeline):
                 Number of labels returned, best first; `None` for all. Classification checkpoints only.
             batch_size (`int`, *optional*, defaults to 1):
                 Inputs per forward pass; padding does not change the results.
+            errors (`str`, *optional*, defaults to `"raise"`):
+                What a bad input (unreadable or too short audio, an unusable transcript, a failed transcription)
+                does: `"raise"` stops the call with a `ValueError` naming it; `"return"` puts `{"error": message,
+                "input": "inputs[i]"}` in its place in the results and runs the others (the model's own failures on
+                a batch still raise).
             group_by_length (`bool`, *optional*, defaults to `True`):
                 With a list of inputs and `batch_size` > 1, run the inputs longest first (by audio duration, read from
                 file headers or array shapes without decoding, then transcript length), so that each batch holds
                 utterances of similar lengths and little padding; the results come back in the input order. Falls
                 back to the input order when a duration is not known before decoding (e.g. a path that does not
                 exist, which then fails with its name). Datasets and generators always stream in their own order.
+            return_timeline (`bool`, *optional*, defaults to `False`):
+                Long recordings: cut the recording at speech pauses (Silero VAD) into segments of at most
+                `max_segment_s` (default 15) seconds, transcribe each segment with `asr_model` unless `text` is given
+                (a string for the whole recording, aligned to the recognised words; or a list, one per segment),
+                classify each segment, and return a timeline dict (`segments`, `summary`, `message`) instead; the
+                file is read window by window, never whole. Options: `max_segment_s`, `vad_threshold`,
+                `min_silence_s`, `min_speech_s`, `speech_pad_s`, `segments` (your own `(start, end)` seconds). See
+                `processing_cmt.timeline` for the dict and its JSON / CSV / PNG writers.
 
         Returns:
             For one input, a list of `{"label", "score"}` dicts (classification) or a `{"score", "acc7_class",
-            "label"}` dict (regression), plus `"transcript"` when ASR ran; for a list, a list of those.
+            "label"}` dict (regression), plus `"transcript"` when ASR ran; for a list, a list of those (with
+            `errors="return"`, an `{"error", "input"}` dict for each input that failed).
         """
+        if kwargs.pop("return_timeline", self._timeline_params.get("return_timeline", False)):
+            return self._timeline(inputs, text, **kwargs)
+        misplaced = sorted(set(kwargs) & set(TIMELINE_ARGUMENTS))
+        if misplaced:
+            raise ValueError(f"{misplaced} apply to long recordings: pass them with `return_timeline=True`.")
         if isinstance(inputs, tuple):
             inputs = list(inputs)
         if isinstance(inputs, list) and len(inputs) == 0:
@@ -310,7 +379,14 @@ class AudioTextSentimentPipeline(Pipeline):
         if _is_hf_dataset(inputs):
             # transformers streams torch datasets only; a `datasets.Dataset` would be taken for a single input.
             inputs = _IndexedInputs(inputs)
-        batch_size = kwargs.get("batch_size") or self._batch_size or 1
+        if isinstance(inputs, TorchDataset) and isinstance(inputs, Sized) and len(inputs) == 0:
+            raise ValueError(f"{PIPELINE_TASK} got an empty dataset of inputs.")  # would return an empty iterator
+        batch_size = kwargs.get("batch_size", self._batch_size)
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+        ):
+            raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}.")
+        batch_size = batch_size or 1
         if isinstance(inputs, list) and batch_size > 1 and group_by_length:
             order = self._length_order(inputs, **kwargs)
             if order is not None:
@@ -320,6 +396,17 @@ class AudioTextSentimentPipeline(Pipeline):
                     in_input_order[index] = result
                 return in_input_order
         return super().__call__(inputs, **kwargs)
+
+    def _timeline(self, inputs: Any, text: Any, **kwargs) -> dict[str, Any] | list[dict[str, Any]]:
+        """`return_timeline=True`: segments, labels and a summary over a long recording (`processing_cmt.timeline`)."""
+        try:  # absolute and in a `try`: the installed package's module, never part of a checkpoint's remote code
+            from processing_cmt.timeline import pipeline_timelines
+        except ImportError as error:
+            raise ImportError(
+                "`return_timeline=True` needs the cmt package installed (`pip install 'cmt[long]'`); a checkpoint's "
+                "remote code classifies single utterances only."
+            ) from error
+        return pipeline_timelines(self, inputs, text, **kwargs)
 
     def _length_order(
         self, inputs: list, sampling_rate: int | None = None, max_audio_seconds: float | None = None, **kwargs
@@ -367,13 +454,29 @@ class AudioTextSentimentPipeline(Pipeline):
 
     def _collate(self, items: list[dict[str, Any]]) -> dict[str, Any]:
         # Each item is a padded batch of one (see `preprocess`); take its unpadded rows back out.
-        features = [{"input_ids": item["input_ids"][0], "input_values": item["input_values"][0]} for item in items]
-        batch = pad_cmt_features(features, self.tokenizer.pad_token_id)
+        failed = [item for item in items if "error" in item]  # errors="return": inputs that could not be prepared
+        prepared = [item for item in items if "error" not in item]
+        features = [{"input_ids": item["input_ids"][0], "input_values": item["input_values"][0]} for item in prepared]
+        batch = pad_cmt_features(features, self.tokenizer.pad_token_id) if features else {}
         # One list per example, so that unbatching the outputs gives each example the list a batch of one has.
         batch["transcript"] = [item["transcript"] for item in items]
+        if failed:
+            batch["error"] = [item.get("error", [None])[0] for item in items]  # per row: its error or None
         return batch
 
-    def preprocess(
+    def preprocess(self, inputs: Any, errors: str = "raise", **preprocess_params) -> dict[str, Any]:
+        """Reads, transcribes (`asr_model`) and encodes one input; with `errors="return"`, an input that fails
+        becomes `{"error": [{"error": message, "input": name}]}`, which `postprocess` returns in place of its result."""
+        if errors == "raise":
+            return self._prepare(inputs, **preprocess_params)
+        try:
+            return self._prepare(inputs, **preprocess_params)
+        except Exception as error:  # any failure of one input: the batch goes on, the entry says which and why
+            name = inputs.name if isinstance(inputs, _Example) else "inputs"
+            message = str(error) if str(error).startswith(name) else f"{name}: {error}"
+            return {"error": [{"error": message, "input": name}], "transcript": [None]}
+
+    def _prepare(
         self,
         inputs: Any,
         sampling_rate: int | None = None,
@@ -469,7 +572,10 @@ class AudioTextSentimentPipeline(Pipeline):
             )
         rate = int(asr_rate) if asr_rate is not None else self.processor.sampling_rate
         try:
-            result = asr_model({"raw": waveform, "sampling_rate": rate})
+            if isinstance(asr_model, Pipeline):
+                result = asr_model({"raw": waveform, "sampling_rate": rate})
+            else:  # a processing_cmt.asr_backends.WordTranscriber (faster-whisper): words with timestamps
+                result = {"text": " ".join(word.text for word in asr_model(waveform, rate))}
         except Exception as error:  # name the input whatever the ASR model raised
             raise ValueError(f"{name}: the ASR model failed on this audio: {error}") from error
         transcript = result.get("text") if isinstance(result, Mapping) else None
@@ -484,11 +590,30 @@ class AudioTextSentimentPipeline(Pipeline):
         return transcript
 
     def _forward(self, model_inputs: dict[str, Any]) -> dict[str, Any]:
+        if "error" in model_inputs:
+            return self._forward_around_errors(model_inputs)
         outputs = self.model(**{key: model_inputs[key] for key in MODEL_INPUT_NAMES})
         # `logits` first: the batch iterator reads the batch size off the first entry.
         return {"logits": outputs.logits, "transcript": model_inputs["transcript"]}
 
+    def _forward_around_errors(self, model_inputs: dict[str, Any]) -> dict[str, Any]:
+        """errors="return": the model runs on the batch's prepared rows; a failed row gets NaN logits, and its error
+        travels beside them to `postprocess`."""
+        errors = model_inputs["error"]  # per row: None (prepared) or its error entry
+        prepared = [row for row, error in enumerate(errors) if error is None]
+        logits = torch.full((len(errors), self.model.config.num_labels), float("nan"))
+        if prepared:
+            outputs = self.model(**{key: model_inputs[key] for key in MODEL_INPUT_NAMES})
+            logits = logits.to(device=outputs.logits.device, dtype=outputs.logits.dtype)
+            logits[prepared] = outputs.logits
+        return {"logits": logits, "transcript": model_inputs["transcript"], "error": errors}
+
     def postprocess(self, model_outputs: dict[str, Any], top_k: int | None = 1) -> list[dict[str, Any]] | dict:
+        error = model_outputs.get("error")
+        if isinstance(error, list):  # a batch of one: its list of rows
+            error = error[0]
+        if error is not None:
+            return error  # errors="return": `{"error": message, "input": name}` in place of the result
         logits = model_outputs["logits"][0].float()  # (num_labels,)
         transcript = model_outputs["transcript"][0]
         extra = {} if transcript is None else {"transcript": transcript}

@@ -25,6 +25,10 @@ LAYERS = {
     "processing_cmt.audio_utils": 2,
     "processing_cmt.processing_cmt": 2,
     "processing_cmt.pipeline_cmt": 2,
+    "processing_cmt.asr_backends": 2,
+    "processing_cmt.long_audio": 2,
+    "processing_cmt.timeline": 2,
+    "processing_cmt.timeline_cli": 3,  # the `cmt-timeline` console script, on top of the pipeline
     # training tools
     "processing_cmt.data_collator": 3,
     "processing_cmt.codebook": 3,
