@@ -3,7 +3,7 @@ PYTHON ?= python3
 # The CPU build of torch; on a GPU machine use `make install TORCH_SPEC=torch` (or have torch installed already).
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: install test test-fast quickstart quality bench rehearse
+.PHONY: install test test-fast quickstart demo quality bench rehearse
 
 install:
 	$(PYTHON) -m pip install -q "$(TORCH_SPEC)"
@@ -18,6 +18,10 @@ test-fast:
 
 quickstart: install
 	HF_HUB_OFFLINE=1 $(PYTHON) examples/quickstart.py --output_dir runs/quickstart
+
+# The demo (demo/app.py) on the quickstart's model, at http://127.0.0.1:7860 (MODEL=folder-or-hub-id for another).
+demo: install
+	$(PYTHON) demo/app.py $(if $(MODEL),--model $(MODEL))
 
 quality:
 	ruff check .

@@ -22,7 +22,7 @@ from testing_utils import TINY_CORPUS, TINY_SPECIAL_TOKENS, TINY_VOCAB_SIZE, wri
 # The test tiers (pyproject.toml): whole modules that run the scripts as a user types them, and the fixtures that
 # take a test end to end; `make test-fast` runs the rest, the library's unit tests.
 SCRIPT_MODULES = {"test_run_finetuning", "test_run_pretraining", "test_quickstart", "test_rehearse"}
-E2E_MODULES = {"test_onnx"}  # every test exports through torch.export and runs ONNX Runtime
+E2E_MODULES = {"test_onnx", "test_demo"}  # ONNX export + ONNX Runtime; the demo in a real browser
 E2E_FIXTURES = {"hub", "pushed", "clean_environment"}
 
 
