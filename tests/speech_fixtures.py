@@ -28,6 +28,7 @@ Everything is cached per session (`functools.cache`); callers get copies, so the
 
 import functools
 import numbers
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,3 +234,25 @@ def join_utterances(
     if noise_level:
         recording = recording + np.random.default_rng(seed).normal(0.0, noise_level, recording.size).astype(np.float32)
     return JoinedRecording(recording.astype(np.float32), rate, segments)
+
+
+# Three utterances of different moods, for the timeline tests (the pipeline's and the demo's).
+TALK_SENTENCES = (
+    "I can't believe you forgot my birthday again.",
+    "Thank you so much for helping me move.",
+    "The weather is nice today.",
+)
+
+
+def write_talk(directory: str | os.PathLike) -> tuple[Path, JoinedRecording]:
+    """`TALK_SENTENCES` said by piper with pauses of 1 s over a faint noise floor (about 8.5 s), written to
+    `directory/talk.wav` at 22.05 kHz: `(path, JoinedRecording)`. Skips the calling test where piper or its voice is
+    missing (as `requires_piper`)."""
+    import soundfile as sf
+
+    if requires_piper.args[0]:
+        pytest.skip(requires_piper.kwargs["reason"])
+    joined = join_utterances(list(TALK_SENTENCES), pauses=1.0, lead=0.7, tail=0.8, noise_level=0.002)
+    path = Path(directory) / "talk.wav"
+    sf.write(path, joined.waveform, joined.sampling_rate)
+    return path, joined

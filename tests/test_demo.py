@@ -9,22 +9,16 @@ to install; `CMT_SKIP_BROWSER_TESTS=1` skips them instead.
 """
 
 import importlib.util
-import json
 import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 import torch
-from speech_fixtures import join_utterances, requires_piper
-from testing_utils import TINY_CORPUS, tiny_cmt_config, write_wav_file
+from speech_fixtures import TALK_SENTENCES, write_talk
+from testing_utils import TINY_CORPUS, save_tiny_ctc_asr, tiny_cmt_config, write_wav_file
 from transformers import (
-    Wav2Vec2Config,
-    Wav2Vec2CTCTokenizer,
-    Wav2Vec2FeatureExtractor,
-    Wav2Vec2ForCTC,
     pipeline,
 )
 
@@ -35,11 +29,7 @@ DEMO = Path(__file__).resolve().parents[1] / "demo"
 LABELS = ["angry", "happy", "neutral", "sad"]
 TRANSCRIPT = TINY_CORPUS[1]
 ASR_TRANSCRIPT = "h"  # what the tiny ASR model hears in anything
-SENTENCES = [
-    "I can't believe you forgot my birthday again.",
-    "Thank you so much for helping me move.",
-    "The weather is nice today.",
-]
+SENTENCES = list(TALK_SENTENCES)
 
 
 def load_demo_module(name: str):
@@ -78,32 +68,7 @@ def model_dir(tmp_path_factory, tiny_tokenizer, tiny_processor):
 def asr_dir(tmp_path_factory):
     """A tiny Wav2Vec2ForCTC speech recognition folder whose CTC head emits `ASR_TRANSCRIPT` on every frame (CTC
     collapses the repeats)."""
-    directory = tmp_path_factory.mktemp("demo") / "asr"
-    directory.mkdir()
-    vocab = {"<pad>": 0, "<s>": 1, "</s>": 2, "<unk>": 3, "|": 4}
-    vocab.update({char: 5 + i for i, char in enumerate("abcdefghijklmnopqrstuvwxyz'")})
-    (directory / "vocab.json").write_text(json.dumps(vocab))
-    config = Wav2Vec2Config(
-        vocab_size=len(vocab),
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=20,
-        conv_dim=(8, 8),
-        conv_kernel=(10, 3),
-        conv_stride=(5, 2),
-        num_conv_pos_embeddings=8,
-        num_conv_pos_embedding_groups=2,
-        pad_token_id=0,
-    )
-    model = Wav2Vec2ForCTC(config).eval()
-    torch.nn.init.zeros_(model.lm_head.weight)
-    torch.nn.init.zeros_(model.lm_head.bias)
-    model.lm_head.bias.data[vocab[ASR_TRANSCRIPT]] = 10.0
-    model.save_pretrained(directory)
-    Wav2Vec2CTCTokenizer(str(directory / "vocab.json")).save_pretrained(directory)
-    Wav2Vec2FeatureExtractor(sampling_rate=16000, return_attention_mask=True).save_pretrained(directory)
-    return directory
+    return save_tiny_ctc_asr(tmp_path_factory.mktemp("demo") / "asr", ASR_TRANSCRIPT)
 
 
 @pytest.fixture(scope="module")
@@ -120,12 +85,7 @@ def clip(tmp_path_factory):
 @pytest.fixture(scope="module")
 def talk(tmp_path_factory):
     """Three utterances of piper's neural voice with pauses of 1 s (8.5 s): a recording with three segments."""
-    if requires_piper.args[0]:  # the skipif condition: piper or its voice is missing
-        pytest.skip(requires_piper.kwargs["reason"])
-    joined = join_utterances(SENTENCES, pauses=1.0, lead=0.7, tail=0.8, noise_level=0.002)
-    path = tmp_path_factory.mktemp("demo") / "talk.wav"
-    sf.write(path, joined.waveform, joined.sampling_rate)
-    return path
+    return write_talk(tmp_path_factory.mktemp("demo"))[0]
 
 
 @pytest.fixture(scope="module")

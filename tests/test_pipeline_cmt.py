@@ -19,6 +19,7 @@ import pytest
 import torch
 from testing_utils import (
     TINY_CORPUS,
+    save_tiny_ctc_asr,
     synthetic_waveform,
     tiny_cmt_config,
     write_wav_file,
@@ -27,10 +28,6 @@ from transformers import (
     AutoModelForSequenceClassification,
     RobertaConfig,
     RobertaForSequenceClassification,
-    Wav2Vec2Config,
-    Wav2Vec2CTCTokenizer,
-    Wav2Vec2FeatureExtractor,
-    Wav2Vec2ForCTC,
     pipeline,
 )
 from transformers.pipelines import PIPELINE_REGISTRY
@@ -324,37 +321,9 @@ def test_regression_classes_follow_acc7(regressor, tiny_processor, clips, score,
 
 
 def tiny_asr(tmp_path, emit: str, sampling_rate: int = SR):
-    """A speech recognition pipeline around a tiny Wav2Vec2ForCTC whose CTC head emits `emit` on every frame (CTC
-    collapses the repeats: the transcript is `emit`, or empty for the blank `<pad>`)."""
-    vocab = {"<pad>": 0, "<s>": 1, "</s>": 2, "<unk>": 3, "|": 4}
-    vocab.update({char: 5 + i for i, char in enumerate("abcdefghijklmnopqrstuvwxyz'")})
-    (tmp_path / "vocab.json").write_text(json.dumps(vocab))
-    tokenizer = Wav2Vec2CTCTokenizer(str(tmp_path / "vocab.json"))
-    feature_extractor = Wav2Vec2FeatureExtractor(sampling_rate=sampling_rate, return_attention_mask=True)
-    config = Wav2Vec2Config(
-        vocab_size=len(vocab),
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=20,
-        conv_dim=(8, 8),
-        conv_kernel=(10, 3),
-        conv_stride=(5, 2),
-        num_conv_pos_embeddings=8,
-        num_conv_pos_embedding_groups=2,
-        pad_token_id=0,
-    )
-    model = Wav2Vec2ForCTC(config).eval()
-    torch.nn.init.zeros_(model.lm_head.weight)
-    torch.nn.init.zeros_(model.lm_head.bias)
-    model.lm_head.bias.data[vocab[emit]] = 10.0
-    return pipeline(
-        "automatic-speech-recognition",
-        model=model,
-        tokenizer=tokenizer,
-        feature_extractor=feature_extractor,
-        device="cpu",
-    )
+    """A speech recognition pipeline whose transcript is always `emit` (`save_tiny_ctc_asr`)."""
+    directory = save_tiny_ctc_asr(tmp_path / f"asr-{emit}-{sampling_rate}", emit, sampling_rate)
+    return pipeline("automatic-speech-recognition", model=str(directory), device="cpu")
 
 
 def test_asr_transcribes_inputs_without_text(pipe, classifier, tiny_processor, clips, tmp_path):

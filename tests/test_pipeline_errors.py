@@ -6,11 +6,10 @@ empty dataset, an ASR folder that does not exist, `max_audio_seconds` NaN)."""
 
 import datasets
 import pytest
-import torch
-from testing_utils import TINY_CORPUS, tiny_cmt_config, write_wav_file
+from testing_utils import TINY_CORPUS, tiny_classifier_pipeline, tiny_cmt_config, write_wav_file
 from transformers import pipeline
 
-from modeling_cmt import CMTForSequenceClassification, CMTForSequenceRegression
+from modeling_cmt import CMTForSequenceRegression
 
 
 TASK = "audio-text-sentiment"
@@ -19,11 +18,7 @@ LABELS = ["angry", "happy", "neutral", "sad"]
 
 @pytest.fixture(scope="module")
 def pipe(tiny_tokenizer, tiny_processor):
-    torch.manual_seed(0)
-    config = tiny_cmt_config(
-        tiny_tokenizer, id2label=dict(enumerate(LABELS)), label2id={label: i for i, label in enumerate(LABELS)}
-    )
-    return pipeline(TASK, model=CMTForSequenceClassification(config).eval(), processor=tiny_processor, device="cpu")
+    return tiny_classifier_pipeline(tiny_tokenizer, tiny_processor, LABELS)
 
 
 @pytest.fixture(scope="module")

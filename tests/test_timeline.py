@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from speech_fixtures import join_utterances, requires_piper
-from testing_utils import tiny_cmt_config
+from speech_fixtures import TALK_SENTENCES, write_talk
+from testing_utils import tiny_classifier_pipeline, tiny_cmt_config
 from transformers import pipeline
 
-from modeling_cmt import CMTForSequenceClassification, CMTForSequenceRegression
+from modeling_cmt import CMTForSequenceRegression
 from processing_cmt import pipeline_cmt, timeline
 from processing_cmt.audio_utils import load_audio_segment
 from processing_cmt.timeline import plot_timeline, summarize_segments, timeline_rows, write_timeline
@@ -30,20 +30,12 @@ pytest.importorskip("silero_vad")
 TASK = "audio-text-sentiment"
 LABELS = ["angry", "happy", "neutral", "sad"]
 ATOL = 1e-5
-SENTENCES = [
-    "I can't believe you forgot my birthday again.",
-    "Thank you so much for helping me move.",
-    "The weather is nice today.",
-]
+SENTENCES = list(TALK_SENTENCES)
 
 
 @pytest.fixture(scope="module")
 def classify(tiny_tokenizer, tiny_processor):
-    torch.manual_seed(0)
-    config = tiny_cmt_config(
-        tiny_tokenizer, id2label=dict(enumerate(LABELS)), label2id={k: i for i, k in enumerate(LABELS)}
-    )
-    return pipeline(TASK, model=CMTForSequenceClassification(config).eval(), processor=tiny_processor, device="cpu")
+    return tiny_classifier_pipeline(tiny_tokenizer, tiny_processor, LABELS)
 
 
 @pytest.fixture(scope="module")
@@ -56,12 +48,7 @@ def score(tiny_tokenizer, tiny_processor):
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory):
     """Three piper utterances with pauses of 1 s, at 22.05 kHz on disk: `(path, JoinedRecording)`."""
-    if requires_piper.args[0]:  # the skipif condition: piper or its voice is missing
-        pytest.skip(requires_piper.kwargs["reason"])
-    joined = join_utterances(SENTENCES, pauses=1.0, lead=0.7, tail=0.8, noise_level=0.002)
-    path = tmp_path_factory.mktemp("timeline") / "talk.wav"
-    sf.write(path, joined.waveform, joined.sampling_rate)
-    return path, joined
+    return write_talk(tmp_path_factory.mktemp("timeline"))
 
 
 def assert_accounts_for_every_second(result):

@@ -211,3 +211,57 @@ def tiny_cmt_config(tokenizer, **kwargs) -> CMTConfig:
     config = tester.get_config(**kwargs)
     config.text_config.max_position_embeddings = tokenizer.model_max_length + 2
     return config
+
+
+def save_tiny_ctc_asr(directory: str | os.PathLike, emit: str, sampling_rate: int = 16000) -> Path:
+    """Saves a tiny Wav2Vec2ForCTC speech recognition folder (model, CTC tokenizer, feature extractor) whose CTC head
+    emits `emit` on every frame: CTC collapses the repeats, so the transcript is `emit`, or empty for the blank
+    `<pad>`. Returns the folder."""
+    import json
+
+    from transformers import Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab = {"<pad>": 0, "<s>": 1, "</s>": 2, "<unk>": 3, "|": 4}
+    vocab.update({char: 5 + i for i, char in enumerate("abcdefghijklmnopqrstuvwxyz'")})
+    (directory / "vocab.json").write_text(json.dumps(vocab))
+    config = Wav2Vec2Config(
+        vocab_size=len(vocab),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=20,
+        conv_dim=(8, 8),
+        conv_kernel=(10, 3),
+        conv_stride=(5, 2),
+        num_conv_pos_embeddings=8,
+        num_conv_pos_embedding_groups=2,
+        pad_token_id=0,
+    )
+    model = Wav2Vec2ForCTC(config).eval()
+    torch.nn.init.zeros_(model.lm_head.weight)
+    torch.nn.init.zeros_(model.lm_head.bias)
+    model.lm_head.bias.data[vocab[emit]] = 10.0
+    model.save_pretrained(directory)
+    Wav2Vec2CTCTokenizer(str(directory / "vocab.json")).save_pretrained(directory)
+    Wav2Vec2FeatureExtractor(sampling_rate=sampling_rate, return_attention_mask=True).save_pretrained(directory)
+    return directory
+
+
+EMOTIONS = ["angry", "happy", "neutral", "sad"]
+
+
+def tiny_classifier_pipeline(tokenizer, processor, labels=EMOTIONS, seed: int = 0):
+    """`pipeline("audio-text-sentiment")` on a tiny CMTForSequenceClassification with `labels` (random weights
+    seeded by `seed`)."""
+    from transformers import pipeline
+
+    from modeling_cmt import CMTForSequenceClassification
+
+    torch.manual_seed(seed)
+    config = tiny_cmt_config(
+        tokenizer, id2label=dict(enumerate(labels)), label2id={k: i for i, k in enumerate(labels)}
+    )
+    model = CMTForSequenceClassification(config).eval()
+    return pipeline("audio-text-sentiment", model=model, processor=processor, device="cpu")
