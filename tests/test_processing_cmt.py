@@ -83,6 +83,26 @@ def test_load_audio_truncates():
     assert load_audio(wave, SR, source_sampling_rate=SR, max_seconds=5.0).shape == (SR,)
 
 
+@pytest.mark.parametrize("rate", [SR, 44100])
+def test_max_seconds_decodes_only_that_far_with_the_same_result(tmp_path, rate, monkeypatch):
+    """A long file cut to its first seconds is not decoded whole (issue #12: a 10-minute file for a 2 s cut), and the
+    waveform equals decoding everything, resampling, then cutting."""
+    path = tmp_path / "long.wav"
+    sf.write(path, synthetic_waveform(30.0, rate), rate, subtype="PCM_16")
+    whole = load_audio(str(path), SR)[: 2 * SR]
+    with open(path, "rb") as handle:
+        data = handle.read()
+    read = []
+    original = sf.SoundFile.read
+    monkeypatch.setattr(
+        sf.SoundFile, "read", lambda self, frames=-1, **kw: read.append(frames) or original(self, frames, **kw)
+    )
+    for audio in (str(path), {"path": str(path)}, {"bytes": data}):
+        read.clear()
+        np.testing.assert_array_equal(load_audio(audio, SR, max_seconds=2.0), whole)
+        assert read and 0 < max(read) <= int(np.ceil(2.1 * rate)), read
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # load_audio: bad input
 # ---------------------------------------------------------------------------------------------------------------------
