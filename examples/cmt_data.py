@@ -3,12 +3,14 @@
 transcripts for pretraining and TAPT (frames labelled with codewords), labelled train / validation / test splits for
 fine-tuning (labels checked against the label set), and the preprocessing both share."""
 
+import contextlib
 import io
 import logging
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -115,7 +117,7 @@ def preprocess_corpus(
         lengths = [audio_num_samples(a, rate, name=f"{split}[{i}]") for a, i in zip(batch["audio"], indices)]
         return {"input_ids": processor(text=batch["text"], padding=False)["input_ids"], "length": lengths}
 
-    with training_args.main_process_first(desc="preprocessing the corpus"):
+    with main_process_first(training_args, "preprocessing the corpus"):
         processed = DatasetDict()
         for split, dataset in corpus.items():
             drop = [c for c in dataset.column_names if c not in ("audio", *keep_columns)]
@@ -182,6 +184,34 @@ def with_audio_decoding(corpus: DatasetDict, processor) -> DatasetDict:
     """Every split of a [`preprocess_corpus`] result with [`AudioDecoding`] as its transform. Set it last: `map`
     and `filter` see the transform's output, and label_audio_codes reads the `audio` column."""
     return DatasetDict({split: dataset.with_transform(AudioDecoding(processor)) for split, dataset in corpus.items()})
+
+
+# Preparation in the main process may take hours at 960 h (one backbone pass over all the audio to label it).
+PREPARATION_TIMEOUT = timedelta(hours=48)
+
+
+@contextlib.contextmanager
+def main_process_first(training_args, desc: str, timeout: timedelta = PREPARATION_TIMEOUT) -> Iterator[None]:
+    """`TrainingArguments.main_process_first` (each node's main process prepares the data, the others then read its
+    cache), with the others waiting up to `timeout` instead of `--ddp_timeout`: the training collectives' limit
+    (30 min by default), which labelling LibriSpeech 960 h on one GPU exceeds. The wait is a barrier on a gloo group of
+    its own, so it costs no GPU collective and leaves `--ddp_timeout` guarding the training steps."""
+    import torch.distributed as dist
+
+    if training_args.world_size <= 1 or not dist.is_available() or not dist.is_initialized():
+        yield
+        return
+    group = dist.new_group(backend="gloo", timeout=timeout)
+    is_main = training_args.local_process_index == 0
+    try:
+        if not is_main:
+            logger.info("Process %d waits for the main process: %s", training_args.process_index, desc)
+            dist.barrier(group=group)
+        yield
+    finally:
+        if is_main:
+            dist.barrier(group=group)
+        dist.destroy_process_group(group)
 
 
 # --- pretraining and TAPT --------------------------------------------------------------------------------------------

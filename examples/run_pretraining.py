@@ -36,7 +36,13 @@ from transformers import set_seed
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # a source checkout, uninstalled
 
 from cmt_arguments import check_output_dir, parse_pretraining_arguments  # noqa: E402
-from cmt_data import attach_codes, load_pretraining_corpus, preprocess_corpus, with_audio_decoding  # noqa: E402
+from cmt_data import (  # noqa: E402
+    attach_codes,
+    load_pretraining_corpus,
+    main_process_first,
+    preprocess_corpus,
+    with_audio_decoding,
+)
 from cmt_reporting import (  # noqa: E402
     corpus_on_card,
     describe_run,
@@ -72,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     #    label every frame with its codeword; the audio is decoded as batches are read
     corpus = load_pretraining_corpus(data_args, model_args.stage)
     corpus = preprocess_corpus(corpus, processor, training_args, data_args, keep_columns=("audio_codes",))
-    with training_args.main_process_first(desc="labelling frames with codewords"):
+    with main_process_first(training_args, "labelling frames with codewords"):
         corpus = attach_codes(
             corpus, model, model_args, codebook, None, processor.feature_extractor, training_args.device
         )

@@ -96,3 +96,48 @@ def test_tapt_on_iemocap_leaves_the_test_session_out(tmp_path):
     sessions = {path.split("/Session")[1][0] for split in corpus.values() for path in split["audio"]}
     assert "1" not in sessions and sessions
     assert "label" not in corpus["train"].column_names
+
+
+def _prepare_slowly(rank: int, port: int, wait_on: str, results) -> None:
+    """One of two gloo processes whose default group times out after 2 s; the main process prepares for 5 s."""
+    import datetime
+    import time
+
+    import torch.distributed as dist
+    from cmt_data import main_process_first
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=2, timeout=datetime.timedelta(seconds=2))
+    args = SimpleNamespace(world_size=2, process_index=rank, local_process_index=rank)
+    try:
+        if wait_on == "own group":
+            with main_process_first(args, "slow preparation"):
+                if rank == 0:
+                    time.sleep(5)
+        else:  # what TrainingArguments.main_process_first does: the default group, bound by --ddp_timeout
+            if rank != 0:
+                dist.barrier()
+            else:
+                time.sleep(5)
+                dist.barrier()
+        results[rank] = "done"
+    except RuntimeError as error:
+        results[rank] = f"failed: {error}"
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.parametrize("wait_on, finishes", [("own group", True), ("default group", False)])
+def test_the_main_process_may_prepare_longer_than_ddp_timeout(wait_on, finishes):
+    """Labelling 960 h before step 1 takes hours on the main process; the others must not give up after
+    --ddp_timeout (30 min by default), which bounds the default group's collectives."""
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    results = mp.Manager().dict()
+    mp.spawn(_prepare_slowly, args=(port, wait_on, results), nprocs=2, join=True)
+    assert (dict(results) == {0: "done", 1: "done"}) is finishes, dict(results)
