@@ -66,20 +66,23 @@ class SizePreset:
     inference_utterances: int
 
 
+# A RoBERTa of 32 dimensions and 2 layers with RoBERTa's special-token ids: the tiny text backbone of the benchmark
+# and of the rehearsal (`rehearsal_data.py`).
+TINY_ROBERTA_KWARGS = {
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "max_position_embeddings": 514,
+    "type_vocab_size": 1,
+    "pad_token_id": 1,
+    "bos_token_id": 0,
+    "eos_token_id": 2,
+}
+
 SIZES = {
     "tiny": SizePreset(
-        text_config={
-            "vocab_size": None,  # the tokenizer's
-            "hidden_size": 32,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "intermediate_size": 64,
-            "max_position_embeddings": 514,
-            "type_vocab_size": 1,
-            "pad_token_id": 1,
-            "bos_token_id": 0,
-            "eos_token_id": 2,
-        },
+        text_config={"vocab_size": None, **TINY_ROBERTA_KWARGS},  # vocab_size None: the tokenizer's
         audio_config={
             "hidden_size": 32,
             "num_hidden_layers": 2,

@@ -16,6 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT / "tests") not in sys.path:
     sys.path.append(str(REPO_ROOT / "tests"))  # the corpus tree generators live with the tests
 
+from common import TINY_ROBERTA_KWARGS  # noqa: E402
 from corpus_fixtures import (  # noqa: E402
     LIBRISPEECH_SPEAKERS,
     MOSEILabel,
@@ -190,18 +191,8 @@ def _scaled(bounds: tuple[float, float], scale: float) -> tuple[float, float]:
 # ---------------------------------------------------------------------------------------------------------------------
 # Backbones
 
-# The tiny size: the same families, 32-d and 2 layers, HuBERT's real framing (7 convolutions, 20 ms frames).
-TINY_TEXT_KWARGS = {
-    "hidden_size": 32,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "intermediate_size": 64,
-    "max_position_embeddings": 514,
-    "type_vocab_size": 1,
-    "pad_token_id": 1,
-    "bos_token_id": 0,
-    "eos_token_id": 2,
-}
+# The tiny size: the same families, 32-d and 2 layers (the text one is `common.TINY_ROBERTA_KWARGS`); the audio one
+# with HuBERT's real framing (7 convolutions, 20 ms frames).
 TINY_AUDIO_KWARGS = {
     "hidden_size": 32,
     "num_hidden_layers": 2,
@@ -234,7 +225,7 @@ def build_backbones(directory: Path, size: str, texts: list[str], seed: int) -> 
         audio_config = HubertConfig(**HUBERT_LARGE_KWARGS, architectures=["HubertModel"])
     else:
         text_config = RobertaConfig(
-            **TINY_TEXT_KWARGS, vocab_size=len(tokenizer), architectures=["RobertaForMaskedLM"]
+            **TINY_ROBERTA_KWARGS, vocab_size=len(tokenizer), architectures=["RobertaForMaskedLM"]
         )
         audio_config = HubertConfig(**TINY_AUDIO_KWARGS, architectures=["HubertModel"])
     text_dir, audio_dir = directory / "text", directory / "audio"
